@@ -1,0 +1,45 @@
+# One command starts the workshop, one runs every test. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SANDBOX_PORT ?= 5000
+LAB_PORT ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: lab test sandbox bench strip check-clean clean help
+
+help:
+	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
+	@echo "make test     run every test: unit, sandbox conformance, notebooks (nbval), browser"
+	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
+	@echo "make strip    remove outputs from the notebooks (nbstripout)"
+	@echo "make clean    remove the virtual environment, caches and local state"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@ $(VENV)/.runtime
+
+lab: $(VENV)/.runtime
+	$(BIN)/python -m helpers.lab --sandbox-port $(SANDBOX_PORT) --lab-port $(LAB_PORT) $(LAB_ARGS)
+
+sandbox: $(VENV)/.runtime
+	$(BIN)/python -m helpers.sandbox serve --port $(SANDBOX_PORT)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+strip: $(VENV)/.test
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts .coverage htmlcov *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Workshop companion for AWS IoT Device Defender Audit."""

@@ -1,0 +1,45 @@
+"""Device Defender errors, named after the error shapes of the botocore ``iot`` model (status comes from the model)."""
+from __future__ import annotations
+
+from moto.core.exceptions import ServiceException
+
+
+class InvalidRequestException(ServiceException):
+    code = "InvalidRequestException"
+
+
+class ResourceNotFoundException(ServiceException):
+    code = "ResourceNotFoundException"
+
+
+class ResourceAlreadyExistsException(ServiceException):
+    code = "ResourceAlreadyExistsException"
+
+    def __init__(self, message: str, resource_id: str | None = None, resource_arn: str | None = None) -> None:
+        super().__init__(message)
+        self.resourceId = resource_id
+        self.resourceArn = resource_arn
+
+
+class LimitExceededException(ServiceException):
+    code = "LimitExceededException"
+
+
+class TaskAlreadyExistsException(ServiceException):
+    code = "TaskAlreadyExistsException"
+
+
+class NotConfiguredException(ServiceException):
+    code = "NotConfiguredException"
+
+
+class ThrottlingException(ServiceException):
+    code = "ThrottlingException"
+
+
+class InternalFailureException(ServiceException):
+    code = "InternalFailureException"
+
+
+class ServiceUnavailableException(ServiceException):
+    code = "ServiceUnavailableException"

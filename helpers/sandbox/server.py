@@ -1,0 +1,175 @@
+"""The sandbox endpoint: moto's server with the Device Defender extension and the ``/_sandbox/`` controls."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any, Callable, Iterable
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger(__name__)
+
+SANDBOX_ACCOUNT = "123456789012"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+# AWS managed policies the workshop may attach besides every policy whose name mentions IoT.
+EXTRA_MANAGED_POLICIES = {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "AmazonSNSFullAccess",
+                          "AmazonSNSReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonSQSFullAccess",
+                          "AmazonCognitoReadOnly", "AmazonCognitoPowerUser", "AWSLambdaBasicExecutionRole"}
+
+
+def _trim_managed_policies() -> None:
+    """Keep only the managed policies the workshop can use: moto builds all ~1,600 for every account and partition
+    (about 1 s after each reset); set WORKSHOP_SANDBOX_ALL_MANAGED_POLICIES=true to keep them all."""
+    if os.environ.get("WORKSHOP_SANDBOX_ALL_MANAGED_POLICIES", "").lower() == "true":
+        return
+    import moto.iam.models as iam_models
+
+    data = json.loads(iam_models.aws_managed_policies_data)
+    if len(data) < 200:  # already trimmed
+        return
+    kept = {k: v for k, v in data.items() if "IoT" in k or k in EXTRA_MANAGED_POLICIES}
+    iam_models.aws_managed_policies_data = json.dumps(kept)
+
+
+def configure_moto() -> None:
+    """Set moto up the way the workshop needs it (AWS managed policies attachable) and install the extension."""
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+    _trim_managed_policies()
+    from . import responses
+
+    responses.install()
+
+
+class SandboxError(Exception):
+    """A refused control request: HTTP status and a message naming the problem."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload, default=str), status=status, mimetype="application/json")
+
+
+class SandboxApp:
+    """WSGI app: ``/_sandbox/...`` controls here, everything else to moto's dispatcher."""
+
+    def __init__(self, moto_app: Callable[..., Iterable[bytes]] | None = None) -> None:
+        if moto_app is None:
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            moto_app = DomainDispatcherApplication(create_backend_app)
+        self.moto_app = moto_app
+        self.routes: dict[tuple[str, str], Callable[[Request], Any]] = {}
+        from . import controls
+
+        controls.register(self)
+
+    def route(self, method: str, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
+        """Register a control handler for ``method`` and ``path`` (decorator)."""
+
+        def deco(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
+            self.routes[(method, path)] = fn
+            return fn
+
+        return deco
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_sandbox/"):
+            return self.moto_app(environ, start_response)
+        request = Request(environ)
+        handler = self.routes.get((request.method, path.rstrip("/")))
+        if handler is None:
+            allowed = sorted(m for (m, p) in self.routes if p == path.rstrip("/"))
+            if allowed:
+                response = _json(405, {"error": f"{request.method} is not allowed on {path}; use {', '.join(allowed)}."})
+            else:
+                known = sorted({p for (_, p) in self.routes})
+                response = _json(404, {"error": f"No sandbox control at {path}. Known: {', '.join(known)}."})
+            return response(environ, start_response)
+        try:
+            result = handler(request)
+            response = result if isinstance(result, Response) else _json(200, result)
+        except SandboxError as exc:
+            response = _json(exc.status, {"error": exc.message})
+        except Exception as exc:  # a control must never take the server down
+            log.exception("sandbox control %s failed", path)
+            response = _json(500, {"error": f"The sandbox control failed: {exc!r}"})
+        return response(environ, start_response)
+
+
+def _request_handler(quiet: bool) -> Any:
+    """Return moto's request handler class, silenced when ``quiet`` (a kernel's stderr is no place for access logs)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    if not quiet:
+        return MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):  # type: ignore[misc, valid-type]
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    return QuietHandler
+
+
+class SandboxServer:
+    """The sandbox endpoint on a background thread (for the kernel fallback and tests)."""
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, quiet: bool = True) -> None:
+        self.host = host
+        self.port = port
+        self.quiet = quiet
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Return the endpoint URL clients should use."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "SandboxServer":
+        """Bind, start serving on a daemon thread, and return self."""
+        configure_moto()
+        self._server = make_server(self.host, self.port, SandboxApp(), threaded=True,
+                                   request_handler=_request_handler(self.quiet))
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="iot-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the sandbox in the foreground until interrupted."""
+    configure_moto()
+    server = make_server(host, port, SandboxApp(), threaded=True, request_handler=_request_handler(quiet=False))
+    print(f"IoT Device Defender sandbox listening on http://{host}:{server.server_address[1]} "
+          f"(account {SANDBOX_ACCOUNT}); Ctrl-C to stop", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print("sandbox stopped", flush=True)
