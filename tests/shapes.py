@@ -85,7 +85,7 @@ def _check(shape: Any, value: Any, path: str, problems: list[str]) -> None:
             problems.append(f"{path}: {value!r} not in enum {shape.enum}")
         _bounds(meta, len(value), path, problems, "length")
         pattern = meta.get("pattern")
-        if pattern and not re.search(pattern, value):
+        if pattern and not _matches(pattern, value):
             problems.append(f"{path}: {value!r} does not match pattern {pattern}")
     elif t in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -104,6 +104,16 @@ def _check(shape: Any, value: Any, path: str, problems: list[str]) -> None:
     elif t == "blob":
         if not isinstance(value, (bytes, bytearray)):
             problems.append(f"{path}: expected bytes, got {type(value).__name__}")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Return True when ``value`` matches the model's pattern (Java-style \\p{...} classes need ``regex``)."""
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        import regex  # the third-party module understands Unicode property classes
+
+        return regex.search(pattern, value) is not None
 
 
 def _bounds(meta: dict[str, Any], n: int, path: str, problems: list[str], what: str) -> None:

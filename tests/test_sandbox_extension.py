@@ -13,24 +13,38 @@ from moto import mock_aws
 from moto.iot.responses import IoTResponse
 
 from helpers import sandbox as sb
-from helpers.sandbox import responses
+from helpers.sandbox import cognito, iot_gaps, responses
 from helpers.sandbox.catalog import CHECK_NAMES
 from tests.shapes import assert_valid, iot_model
 
 ROLE = "arn:aws:iam::123456789012:role/IoTAuditRole"
 
 
+ADDED = [*responses.operation_methods(), *iot_gaps.NEW_OPERATIONS, *iot_gaps.OVERRIDES]
+
+
 def test_every_added_method_is_a_real_iot_operation():
     operations = {xform_name(op) for op in iot_model().operation_names}
-    for name in responses.operation_methods():
+    for name in ADDED:
         assert name in operations, f"{name} is not an operation of the botocore iot model"
+
+
+def test_cognito_additions_are_real_operations():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cognito-identity")
+    assert set(cognito.OPERATIONS) <= {xform_name(op) for op in model.operation_names}
 
 
 def test_tripwire_moto_does_not_implement_our_operations():
     """Fails the day moto ships one of these operations itself: then review ours against moto's."""
-    for name in responses.operation_methods():
-        method = IoTResponse.__dict__.get(name)
-        assert method is None or getattr(method, "_devicedefender", False), f"moto now implements {name}"
+    shipped_iot, shipped_cognito = responses.MOTO_IOT_METHODS, cognito.MOTO_COGNITO_METHODS
+    for name in [*responses.operation_methods(), *iot_gaps.NEW_OPERATIONS]:
+        assert name not in shipped_iot, f"moto now implements {name}"
+    for name in iot_gaps.OVERRIDES:
+        assert name in shipped_iot, f"moto no longer has {name}: drop our override"
+    for name in cognito.OPERATIONS:
+        assert name not in shipped_cognito, f"moto now implements cognito-identity {name}"
 
 
 def test_install_refuses_to_shadow_a_moto_method(monkeypatch):

@@ -5,6 +5,9 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 from moto.core.exceptions import ServiceException
 
 from .server import SANDBOX_ACCOUNT, SandboxError
@@ -63,12 +66,127 @@ def register(app: "SandboxApp") -> None:
         body = _body(request)
         if "events" not in body:
             raise SandboxError(400, 'The body needs "events": a list of connection events.')
-        try:
-            total = _backend(request).record_connections(body["events"])
-        except ServiceException as exc:
-            raise SandboxError(400, exc.message) from None
+        total = _call(lambda: _backend(request).record_connections(body["events"]))
         return {"recorded": len(body["events"]), "total": total}
 
     @app.route("GET", "/_sandbox/iot/connections")
     def get_connections(request: "Request") -> dict[str, Any]:
         return {"events": _backend(request).list_connections()}
+
+    @app.route("POST", "/_sandbox/iot/crls")
+    def publish_crl(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        crl = body.get("crl")
+        if not isinstance(crl, str) or not crl:
+            raise SandboxError(400, 'The body needs "crl": a PEM CRL, or a DER CRL in base64.')
+        data: str | bytes = crl
+        if "-----BEGIN" not in crl:
+            import base64
+            import binascii
+
+            try:
+                data = base64.b64decode(crl, validate=True)
+            except binascii.Error:
+                raise SandboxError(400, '"crl" is neither PEM nor base64-encoded DER.') from None
+        info = _call(lambda: _backend(request).publish_crl(data))
+        return {"issuerCaCertificateId": info.issuer_ca_certificate_id,
+                "revokedSerialNumbers": [format(s, "x") for s in sorted(info.revoked_serials)]}
+
+    @app.route("GET", "/_sandbox/iot/crls")
+    def list_crls(request: "Request") -> dict[str, Any]:
+        return {"crls": [{"issuerCaCertificateId": c.issuer_ca_certificate_id,
+                          "revokedSerialNumbers": [format(s, "x") for s in sorted(c.revoked_serials)]}
+                         for c in _backend(request).crls]}
+
+    @app.route("POST", "/_sandbox/iot/role-alias-usage")
+    def role_alias_usage(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        alias, services = body.get("roleAliasArn"), body.get("services")
+        if not isinstance(alias, str) or ":rolealias/" not in alias:
+            raise SandboxError(400, '"roleAliasArn" must be the ARN of a role alias.')
+        if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
+            raise SandboxError(400, '"services" must be a list of service prefixes such as ["iot", "s3"].')
+        when = _epoch(body.get("usedAt"), "usedAt")
+        backend = _backend(request)
+        with backend.lock:
+            usage = backend.role_alias_usage.setdefault(alias, {})
+            for svc in services:
+                usage[svc] = max(usage.get(svc, when), when)
+        return {"roleAliasArn": alias, "services": sorted(backend.role_alias_usage[alias])}
+
+    @app.route("POST", "/_sandbox/cognito/pool-activity")
+    def pool_activity(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        pool_id = body.get("identityPoolId")
+        if not isinstance(pool_id, str) or ":" not in pool_id:
+            raise SandboxError(400, '"identityPoolId" must be an identity pool id such as "us-east-1:1234...".')
+        backend = _backend(request)
+        backend.pool_activity[pool_id] = _epoch(body.get("connectedAt"), "connectedAt")
+        return {"identityPoolId": pool_id, "connectedAt": backend.pool_activity[pool_id].timestamp()}
+
+    @app.route("POST", "/_sandbox/clock")
+    def clock(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        seconds = body.get("advanceSeconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise SandboxError(400, '"advanceSeconds" must be a number >= 0 (the sandbox clock only moves forward).')
+        now, started = _call(lambda: _backend(request).advance_clock(float(seconds)))
+        return {"now": now.isoformat(), "startedTaskIds": started}
+
+    @app.route("GET", "/_sandbox/clock")
+    def get_clock(request: "Request") -> dict[str, Any]:
+        backend = _backend(request)
+        return {"now": backend.now().isoformat(), "offsetSeconds": backend.clock_offset.total_seconds()}
+
+    @app.route("POST", "/_sandbox/iot/scheduled-audits/run-due")
+    def run_due(request: "Request") -> dict[str, Any]:
+        return {"startedTaskIds": _call(lambda: _backend(request).run_due_scheduled_audits())}
+
+    @app.route("GET", "/_sandbox/iot/notifications")
+    def notifications(request: "Request") -> dict[str, Any]:
+        return {"notifications": list(_backend(request).notifications)}
+
+    @app.route("POST", "/_sandbox/config")
+    def config(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        unknown = set(body) - {"auditDelaySeconds", "maxPageSize", "synchronousAudits"}
+        if unknown:
+            raise SandboxError(400, f"Unknown setting(s) {sorted(unknown)}; known: auditDelaySeconds, maxPageSize, "
+                                    "synchronousAudits.")
+        backend = _backend(request)
+        if "auditDelaySeconds" in body:
+            delay = body["auditDelaySeconds"]
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 60:
+                raise SandboxError(400, '"auditDelaySeconds" must be a number from 0 to 60.')
+            backend.settings["audit_delay_seconds"] = delay
+        if "synchronousAudits" in body:
+            if not isinstance(body["synchronousAudits"], bool):
+                raise SandboxError(400, '"synchronousAudits" must be true or false.')
+            backend.settings["synchronous_audits"] = body["synchronousAudits"]
+        if "maxPageSize" in body:
+            size = body["maxPageSize"]
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+                raise SandboxError(400, '"maxPageSize" must be a whole number >= 1, or null for no cap.')
+            backend.settings["max_page_size"] = size
+        return {"auditDelaySeconds": backend.settings.get("audit_delay_seconds", 0),
+                "synchronousAudits": backend.settings.get("synchronous_audits", False),
+                "maxPageSize": backend.settings.get("max_page_size")}
+
+
+def _epoch(value: Any, name: str) -> "datetime":
+    """Return a UTC datetime from epoch seconds (now when absent), or refuse the request."""
+    from datetime import datetime, timezone
+
+    if value is None:
+        return datetime.now(timezone.utc)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise SandboxError(400, f'"{name}" must be epoch seconds (a number).')
+    return datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _call(fn: Any) -> Any:
+    """Run a backend call, turning its AWS-style errors into HTTP 400 with the message."""
+    try:
+        return fn()
+    except ServiceException as exc:
+        raise SandboxError(400, exc.message) from None

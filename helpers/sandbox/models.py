@@ -5,15 +5,36 @@ one method per operation, and a ``BackendDict`` so ``mock_aws`` and ``POST /moto
 """
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
+from . import iam_access
+from .audit_tasks import AuditFinding, AuditTask, finish, notification, resource_key, run_checks
 from .catalog import CHECKS, CONFIG_DEFAULTS
-from .exceptions import InvalidRequestException, ResourceNotFoundException
+from .exceptions import (
+    InvalidRequestException,
+    LimitExceededException,
+    NotConfiguredException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+from .scheduling import UNSET, ScheduledAudit, next_run, validate_name, validate_schedule
+from .snapshot import CrlInfo, Snapshot, take_snapshot
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_ON_DEMAND = 10
+MAX_SCHEDULED_AUDITS = 5
+RETENTION_DAYS = 90
+LOG_LEVELS = ("DEBUG", "INFO", "ERROR", "WARN", "DISABLED")
+LOG_TARGET_TYPES = ("DEFAULT", "THING_GROUP", "CLIENT_ID", "SOURCE_IP", "PRINCIPAL_ID")
 
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 
@@ -55,8 +76,25 @@ class DeviceDefenderBackend(BaseBackend):
         self.notification_targets: dict[str, dict[str, Any]] = {}
         self.check_configs: dict[str, AuditCheckConfiguration] = {}
         self.configured = False
-        self.scheduled_audits: dict[str, Any] = {}
+        self.scheduled_audits: dict[str, ScheduledAudit] = {}
         self.connections: list[ConnectionEvent] = []
+        self.audit_tasks: dict[str, AuditTask] = {}
+        self.findings: dict[str, AuditFinding] = {}
+        self.findings_by_task: dict[str, list[str]] = {}
+        self.suppressions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.logging_v1: dict[str, Any] | None = None
+        self.logging_v2: dict[str, Any] | None = None
+        self.logging_levels: dict[tuple[str, str | None], str] = {}
+        self.crls: list[CrlInfo] = []
+        self.pool_activity: dict[str, datetime] = {}
+        self.role_alias_usage: dict[str, dict[str, datetime]] = {}
+        self.notifications: list[dict[str, Any]] = []
+        self.settings: dict[str, Any] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+
+    def page_cap(self) -> int | None:
+        """Return the sandbox's page-size cap (``maxPageSize`` control), or None."""
+        return self.settings.get("max_page_size")
 
     # -- clock -------------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -138,6 +176,450 @@ class DeviceDefenderBackend(BaseBackend):
         cfg = self.check_configs.get(check_name)
         raw = cfg.configuration.get(key) if cfg else None
         return int(raw) if raw is not None else CONFIG_DEFAULTS[key][0]
+
+    # -- audit tasks -------------------------------------------------------------------------------------------
+    def _validate_check_names(self, names: Any, what: str) -> list[str]:
+        if not isinstance(names, list) or not names:
+            raise InvalidRequestException(f"{what} must be a non-empty list of audit check names.")
+        for name in names:
+            if name not in CHECKS:
+                raise check_name_error(name)
+        if not self.configured or not self.role_arn:
+            raise InvalidRequestException(
+                "Audits are not configured in this account and region: call UpdateAccountAuditConfiguration "
+                "with roleArn and the checks to enable first.")
+        disabled = [n for n in names if n not in self.enabled_checks()]
+        if disabled:
+            raise InvalidRequestException(
+                f"These checks are not enabled: {', '.join(disabled)}. Enable them with "
+                "UpdateAccountAuditConfiguration, or leave them out.")
+        return list(dict.fromkeys(names))
+
+    def start_on_demand_audit_task(self, target_check_names: Any) -> str:
+        """Start an on-demand audit of the given (enabled) checks and return its task id."""
+        names = self._validate_check_names(target_check_names, "targetCheckNames")
+        with self.lock:
+            running = sum(1 for t in self.audit_tasks.values()
+                          if t.status == "IN_PROGRESS" and t.task_type == "ON_DEMAND_AUDIT_TASK")
+            if running >= MAX_CONCURRENT_ON_DEMAND:
+                raise LimitExceededException(
+                    f"{running} on-demand audits are already in progress (quota {MAX_CONCURRENT_ON_DEMAND}); "
+                    "wait for one to finish or cancel one.")
+            now = self.now()
+            task = AuditTask("ON_DEMAND_AUDIT_TASK", names, now)
+            self.audit_tasks[task.task_id] = task
+        self._launch(task, Snapshot.on_demand_window(now))
+        return task.task_id
+
+    def _launch(self, task: AuditTask, window: tuple[float, float]) -> None:
+        delay = float(self.settings.get("audit_delay_seconds", 0))
+        if self.settings.get("synchronous_audits"):
+            self._run_task(task, window, 0.0)
+            return
+        threading.Thread(target=self._run_task, args=(task, window, delay), name=f"audit-{task.task_id[:8]}",
+                         daemon=True).start()
+
+    def _run_task(self, task: AuditTask, window: tuple[float, float], delay: float) -> None:
+        if delay:
+            time.sleep(delay)
+        try:
+            snap = take_snapshot(self, task.start_time, window)
+            findings = run_checks(self, task, snap)
+        except Exception as exc:  # the task must end, whatever happened
+            log.exception("audit %s failed", task.task_id)
+            findings = []
+            for detail in task.details.values():
+                if detail["checkRunStatus"] == "IN_PROGRESS":
+                    detail.update(checkRunStatus="FAILED", message=f"The sandbox audit failed: {exc!r}")
+        with self.lock:
+            if self.audit_tasks.get(task.task_id) is not task:
+                return  # the sandbox was reset while this audit ran
+            for f in findings:
+                self.findings[f.finding_id] = f
+            self.findings_by_task[task.task_id] = [f.finding_id for f in findings]
+            finish(task)
+        self._notify(task)
+
+    def _notify(self, task: AuditTask) -> None:
+        target = self.notification_targets.get("SNS", {})
+        if not target.get("enabled"):
+            return
+        entry = {"taskId": task.task_id, "targetArn": target.get("targetArn"), "time": self.now().isoformat()}
+        problem = self._sns_target_problem(target)
+        if problem is None:
+            from moto.sns.models import sns_backends
+
+            body = json.dumps(notification(task, self.account_id))
+            entry["messageId"] = sns_backends[self.account_id][self.region_name].publish(body, arn=target["targetArn"])
+            entry["status"] = "DELIVERED"
+        else:
+            entry.update(status="FAILED", reason=problem)
+        self.notifications.append(entry)
+
+    def _sns_target_problem(self, target: dict[str, Any]) -> str | None:
+        from moto.sns.models import sns_backends
+
+        from .snapshot import _iam_roles
+
+        arn = target.get("targetArn")
+        if not arn or arn not in sns_backends[self.account_id][self.region_name].topics:
+            return f"The SNS topic {arn} does not exist in this account and region."
+        role = _iam_roles(self.account_id).get(target.get("roleArn") or "")
+        if role is None:
+            return f"The SNS role {target.get('roleArn')} does not exist."
+        if not iam_access.trusts_service(role.assume_role_policy):
+            return f"The SNS role {role.arn} does not trust iot.amazonaws.com."
+        if not iam_access.allows(role, "sns:Publish"):
+            return f"The SNS role {role.arn} does not allow sns:Publish."
+        return None
+
+    def describe_audit_task(self, task_id: str) -> dict[str, Any]:
+        """Return DescribeAuditTask for ``task_id``."""
+        return self._task(task_id).describe()
+
+    def _task(self, task_id: str) -> AuditTask:
+        task = self.audit_tasks.get(task_id)
+        if task is None:
+            raise ResourceNotFoundException(f"Audit task {task_id} does not exist in this account and region.")
+        return task
+
+    def cancel_audit_task(self, task_id: str) -> None:
+        """Cancel an in-progress audit (its unfinished checks become CANCELED)."""
+        with self.lock:
+            task = self._task(task_id)
+            if task.status != "IN_PROGRESS":
+                raise InvalidRequestException(f"Audit task {task_id} is {task.status}: only IN_PROGRESS tasks can be canceled.")
+            task.cancel_requested = True
+            finish(task)
+
+    def list_audit_tasks(self, start: datetime, end: datetime, task_type: str | None,
+                         task_status: str | None) -> list[AuditTask]:
+        """Return the tasks that started in [start, end], newest first, filtered by type and status."""
+        if start > end:
+            raise InvalidRequestException("startTime must not be after endTime.")
+        if start < self.now() - timedelta(days=RETENTION_DAYS):
+            raise InvalidRequestException(f"startTime is older than the {RETENTION_DAYS}-day retention of audit tasks.")
+        if task_type not in (None, "ON_DEMAND_AUDIT_TASK", "SCHEDULED_AUDIT_TASK"):
+            raise InvalidRequestException(f"taskType must be ON_DEMAND_AUDIT_TASK or SCHEDULED_AUDIT_TASK; got {task_type!r}.")
+        if task_status not in (None, "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED"):
+            raise InvalidRequestException(f"taskStatus must be IN_PROGRESS, COMPLETED, FAILED or CANCELED; got {task_status!r}.")
+        with self.lock:
+            tasks = [t for t in self.audit_tasks.values() if start <= t.start_time <= end
+                     and task_type in (None, t.task_type) and task_status in (None, t.status)]
+        return sorted(tasks, key=lambda t: t.start_time, reverse=True)
+
+    # -- findings ----------------------------------------------------------------------------------------------
+    def list_audit_findings(self, task_id: str | None, check_name: str | None, resource_identifier: dict | None,
+                            start: datetime | None, end: datetime | None,
+                            suppressed: bool | None) -> list[AuditFinding]:
+        """Return the findings of a task, or of the tasks that started in [start, end], filtered."""
+        if bool(task_id) == (start is not None or end is not None):
+            raise InvalidRequestException("Give either taskId, or both startTime and endTime, but not both.")
+        if not task_id and (start is None or end is None):
+            raise InvalidRequestException("startTime and endTime go together.")
+        if check_name is not None and check_name not in CHECKS:
+            raise check_name_error(check_name)
+        key = resource_key(resource_identifier) if resource_identifier else None
+        with self.lock:
+            if task_id:
+                ids = self.findings_by_task.get(task_id)
+                if ids is None:
+                    self._task(task_id)  # ResourceNotFound for an unknown task
+                    ids = []
+                found = [self.findings[i] for i in ids]
+            else:
+                found = [f for f in self.findings.values() if start <= f.task_start_time <= end]  # type: ignore[operator]
+        found = [f for f in found if (check_name is None or f.check_name == check_name)
+                 and (key is None or f.resource_key == key)
+                 and (suppressed is None or f.is_suppressed == suppressed)]
+        return sorted(found, key=lambda f: (-f.task_start_time.timestamp(), f.check_name, f.resource_key))
+
+    def describe_audit_finding(self, finding_id: str) -> AuditFinding:
+        """Return the finding ``finding_id``."""
+        finding = self.findings.get(finding_id)
+        if finding is None:
+            raise ResourceNotFoundException(f"Audit finding {finding_id} does not exist (findings are kept {RETENTION_DAYS} days).")
+        return finding
+
+    # -- suppressions ------------------------------------------------------------------------------------------
+    def is_suppressed(self, check_name: str, identifier: dict[str, Any], at: datetime) -> bool:
+        """Return True when an unexpired suppression covers this check and resource at time ``at``."""
+        s = self.suppressions.get((check_name, resource_key(identifier)))
+        return s is not None and (s["suppressIndefinitely"] or s["expirationDate"] > at)
+
+    def _validated_suppression(self, check_name: Any, identifier: Any, expiration: Any, indefinitely: Any,
+                               description: Any, creating: bool) -> tuple[str, str]:
+        if check_name not in CHECKS:
+            raise check_name_error(check_name)
+        if not isinstance(identifier, dict) or not identifier:
+            raise InvalidRequestException("resourceIdentifier must be an object naming the resource, e.g. "
+                                          '{"deviceCertificateId": "..."}.')
+        expected = CHECKS[check_name].identifier
+        if expected not in identifier:
+            raise InvalidRequestException(f"{check_name} findings are identified by {expected}; "
+                                          f"resourceIdentifier has {sorted(identifier)}.")
+        if indefinitely is not None and not isinstance(indefinitely, bool):
+            raise InvalidRequestException("suppressIndefinitely must be true or false.")
+        if creating and not indefinitely and expiration is None:
+            raise InvalidRequestException("Give expirationDate, or suppressIndefinitely=true.")
+        if expiration is not None and expiration <= self.now():
+            raise InvalidRequestException("expirationDate must be in the future.")
+        if description is not None and (not isinstance(description, str) or len(description) > 1000):
+            raise InvalidRequestException("description must be a string of at most 1000 characters.")
+        return check_name, resource_key(identifier)
+
+    def create_audit_suppression(self, check_name: Any, identifier: Any, expiration: datetime | None,
+                                 indefinitely: bool | None, description: str | None) -> None:
+        """Suppress findings of ``check_name`` on one resource until ``expiration`` (or indefinitely)."""
+        key = self._validated_suppression(check_name, identifier, expiration, indefinitely, description, True)
+        with self.lock:
+            if key in self.suppressions:
+                raise ResourceAlreadyExistsException(f"A suppression of {check_name} for this resource already exists.")
+            self.suppressions[key] = {"checkName": check_name, "resourceIdentifier": identifier,
+                                      "expirationDate": expiration, "suppressIndefinitely": bool(indefinitely),
+                                      "description": description}
+
+    def update_audit_suppression(self, check_name: Any, identifier: Any, expiration: datetime | None,
+                                 indefinitely: bool | None, description: str | None) -> None:
+        """Change an existing suppression's expiry, indefiniteness or description."""
+        key = self._validated_suppression(check_name, identifier, expiration, indefinitely, description, False)
+        with self.lock:
+            s = self.suppressions.get(key)
+            if s is None:
+                raise ResourceNotFoundException(f"No suppression of {check_name} exists for this resource.")
+            if indefinitely is not None:
+                s["suppressIndefinitely"] = indefinitely
+            if expiration is not None:
+                s["expirationDate"] = expiration
+            if description is not None:
+                s["description"] = description
+
+    def delete_audit_suppression(self, check_name: Any, identifier: Any) -> None:
+        """Delete a suppression (deleting one that does not exist succeeds)."""
+        if check_name not in CHECKS:
+            raise check_name_error(check_name)
+        if not isinstance(identifier, dict) or not identifier:
+            raise InvalidRequestException("resourceIdentifier must be an object naming the resource.")
+        with self.lock:
+            self.suppressions.pop((check_name, resource_key(identifier)), None)
+
+    def describe_audit_suppression(self, check_name: Any, identifier: Any) -> dict[str, Any]:
+        """Return one suppression."""
+        if check_name not in CHECKS:
+            raise check_name_error(check_name)
+        s = self.suppressions.get((check_name, resource_key(identifier or {})))
+        if s is None:
+            raise ResourceNotFoundException(f"No suppression of {check_name} exists for this resource.")
+        return dict(s)
+
+    def list_audit_suppressions(self, check_name: str | None, identifier: dict | None,
+                                ascending: bool) -> list[dict[str, Any]]:
+        """Return the suppressions, filtered, sorted by expiration date (indefinite ones last when ascending)."""
+        if check_name is not None and check_name not in CHECKS:
+            raise check_name_error(check_name)
+        key = resource_key(identifier) if identifier else None
+        rows = [dict(s) for (c, k), s in self.suppressions.items()
+                if check_name in (None, c) and key in (None, k)]
+        far = datetime.max.replace(tzinfo=timezone.utc)
+        rows.sort(key=lambda s: (s["expirationDate"] or far, s["checkName"]), reverse=not ascending)
+        return rows
+
+    # -- scheduled audits --------------------------------------------------------------------------------------
+    def create_scheduled_audit(self, name: Any, frequency: Any, day_of_week: Any, day_of_month: Any,
+                               target_check_names: Any, tags: Any) -> str:
+        """Create a scheduled audit and return its ARN."""
+        validate_name(name)
+        validate_schedule(frequency, day_of_week, day_of_month)
+        names = self._validate_check_names(target_check_names, "targetCheckNames")
+        with self.lock:
+            if name in self.scheduled_audits:
+                existing = self.scheduled_audits[name]
+                raise ResourceAlreadyExistsException(f"Scheduled audit {name} already exists.", name, existing.arn)
+            if len(self.scheduled_audits) >= MAX_SCHEDULED_AUDITS:
+                raise LimitExceededException(f"An account can have at most {MAX_SCHEDULED_AUDITS} scheduled audits; "
+                                             "delete one first.")
+            arn = f"arn:aws:iot:{self.region_name}:{self.account_id}:scheduledaudit/{name}"
+            self.scheduled_audits[name] = ScheduledAudit(name, arn, frequency, day_of_week, day_of_month, names,
+                                                         self.now(), tags)
+            return arn
+
+    def _scheduled(self, name: str) -> ScheduledAudit:
+        audit = self.scheduled_audits.get(name)
+        if audit is None:
+            raise ResourceNotFoundException(f"Scheduled audit {name} does not exist in this account and region.")
+        return audit
+
+    def update_scheduled_audit(self, name: str, frequency: Any, day_of_week: Any, day_of_month: Any,
+                               target_check_names: Any) -> str:
+        """Change a scheduled audit (``UNSET_VALUE`` clears a day field) and return its ARN."""
+        with self.lock:
+            audit = self._scheduled(name)
+            freq = frequency if frequency is not None else audit.frequency
+            dow = None if day_of_week == UNSET else (day_of_week if day_of_week is not None else audit.day_of_week)
+            dom = None if day_of_month == UNSET else (day_of_month if day_of_month is not None else audit.day_of_month)
+            if frequency is not None and frequency != audit.frequency:
+                # switching frequency drops the day field the new frequency does not take
+                dow = dow if freq in ("WEEKLY", "BIWEEKLY") else None if day_of_week is None else dow
+                dom = dom if freq == "MONTHLY" else None if day_of_month is None else dom
+            validate_schedule(freq, dow, dom)
+            names = (self._validate_check_names(target_check_names, "targetCheckNames")
+                     if target_check_names is not None else audit.target_check_names)
+            audit.frequency, audit.day_of_week, audit.day_of_month, audit.target_check_names = freq, dow, dom, names
+            audit.next_run = next_run(freq, dow, dom, self.now(), audit.created)
+            return audit.arn
+
+    def delete_scheduled_audit(self, name: str) -> None:
+        """Delete a scheduled audit."""
+        with self.lock:
+            self._scheduled(name)
+            del self.scheduled_audits[name]
+
+    def run_due_scheduled_audits(self) -> list[str]:
+        """Start every scheduled audit that is due by the sandbox clock; return the task ids started."""
+        started = []
+        with self.lock:
+            now = self.now()
+            due = [a for a in self.scheduled_audits.values() if a.next_run <= now]
+            tasks = []
+            for audit in due:
+                enabled = [n for n in audit.target_check_names if n in self.enabled_checks()]
+                task = AuditTask("SCHEDULED_AUDIT_TASK", enabled or audit.target_check_names, now, audit.name)
+                # scheduled look-back: from 2 h before the previous run to 2 h before this one
+                previous = audit.last_run or (now - timedelta(days=31))
+                window = ((previous - timedelta(hours=2)).timestamp(), (now - timedelta(hours=2)).timestamp())
+                audit.advance(now)
+                self.audit_tasks[task.task_id] = task
+                tasks.append((task, window))
+                started.append(task.task_id)
+        for task, window in tasks:
+            self._launch(task, window)
+        return started
+
+    def advance_clock(self, seconds: float) -> tuple[datetime, list[str]]:
+        """Move the sandbox clock forward, run the scheduled audits that became due; return (now, task ids)."""
+        if seconds < 0:
+            raise InvalidRequestException("The sandbox clock only moves forward: seconds must be >= 0.")
+        with self.lock:
+            self.clock_offset += timedelta(seconds=seconds)
+        return self.now(), self.run_due_scheduled_audits()
+
+    # -- logging options ---------------------------------------------------------------------------------------
+    def set_logging_options(self, payload: Any) -> None:
+        """Set v1 logging options (roleArn required, logLevel optional)."""
+        if not isinstance(payload, dict):
+            raise InvalidRequestException("loggingOptionsPayload must be an object with roleArn and logLevel.")
+        role = validate_role_arn(payload.get("roleArn"), "roleArn")
+        level = payload.get("logLevel", "ERROR")
+        if level not in LOG_LEVELS:
+            raise InvalidRequestException(f"logLevel must be one of {', '.join(LOG_LEVELS)}; got {level!r}.")
+        self.logging_v1 = {"roleArn": role, "logLevel": level}
+
+    def set_v2_logging_options(self, role_arn: Any, default_level: Any, disable_all: Any,
+                               event_configurations: Any = None) -> None:
+        """Set v2 logging options (merging with what is set)."""
+        current = dict(self.logging_v2 or {"disableAllLogs": False})
+        if role_arn is not None:
+            current["roleArn"] = validate_role_arn(role_arn, "roleArn")
+        if default_level is not None:
+            if default_level not in LOG_LEVELS:
+                raise InvalidRequestException(f"defaultLogLevel must be one of {', '.join(LOG_LEVELS)}; got {default_level!r}.")
+            current["defaultLogLevel"] = default_level
+        if disable_all is not None:
+            if not isinstance(disable_all, bool):
+                raise InvalidRequestException("disableAllLogs must be true or false.")
+            current["disableAllLogs"] = disable_all
+        if event_configurations is not None:
+            current["eventConfigurations"] = event_configurations
+        if "roleArn" not in current and not current.get("disableAllLogs"):
+            raise InvalidRequestException("roleArn is required to enable logging (the role IoT uses to write logs).")
+        self.logging_v2 = current
+
+    def get_v2_logging_options(self, verbose: bool) -> dict[str, Any]:
+        """Return the v2 logging options, or raise NotConfiguredException when never set."""
+        if self.logging_v2 is None:
+            raise NotConfiguredException("V2 logging is not configured in this account and region.")
+        out = {k: v for k, v in self.logging_v2.items() if k != "eventConfigurations" or verbose}
+        return out
+
+    def set_v2_logging_level(self, log_target: Any, level: Any) -> None:
+        """Set a resource-specific v2 log level."""
+        if self.logging_v2 is None:
+            raise NotConfiguredException("Set v2 logging options (SetV2LoggingOptions) before resource log levels.")
+        if not isinstance(log_target, dict) or log_target.get("targetType") not in LOG_TARGET_TYPES:
+            raise InvalidRequestException(f"logTarget.targetType must be one of {', '.join(LOG_TARGET_TYPES)}.")
+        if level not in LOG_LEVELS:
+            raise InvalidRequestException(f"logLevel must be one of {', '.join(LOG_LEVELS)}; got {level!r}.")
+        key = (log_target["targetType"], log_target.get("targetName"))
+        if key not in self.logging_levels and len(self.logging_levels) >= 1000:
+            raise LimitExceededException("At most 1000 resource-specific log levels.")
+        self.logging_levels[key] = level
+
+    def list_v2_logging_levels(self, target_type: str | None) -> list[dict[str, Any]]:
+        """Return the resource-specific log levels, optionally of one target type."""
+        if self.logging_v2 is None:
+            raise NotConfiguredException("V2 logging is not configured in this account and region.")
+        if target_type is not None and target_type not in LOG_TARGET_TYPES:
+            raise InvalidRequestException(f"targetType must be one of {', '.join(LOG_TARGET_TYPES)}.")
+        return [{"logTarget": {k: v for k, v in (("targetType", t), ("targetName", n)) if v is not None},
+                 "logLevel": level}
+                for (t, n), level in sorted(self.logging_levels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+                if target_type in (None, t)]
+
+    def delete_v2_logging_level(self, target_type: Any, target_name: Any) -> None:
+        """Delete a resource-specific log level (a missing one is fine)."""
+        if target_type not in LOG_TARGET_TYPES:
+            raise InvalidRequestException(f"targetType must be one of {', '.join(LOG_TARGET_TYPES)}.")
+        self.logging_levels.pop((target_type, target_name), None)
+
+    # -- data AWS has and moto lacks ---------------------------------------------------------------------------
+    def identity_pool_roles(self) -> dict[str, dict[str, str]]:
+        """Return the Cognito identity pool roles set with SetIdentityPoolRoles, by pool id."""
+        from .cognito import pool_roles
+
+        return pool_roles(self.account_id, self.region_name)
+
+    def pool_connected_since(self, pool_id: str, since: datetime) -> bool:
+        """Return True when the identity pool connected to IoT at or after ``since``."""
+        last = self.pool_activity.get(pool_id)
+        return last is not None and last >= since
+
+    def role_alias_services(self, alias_arn: str, now: datetime) -> set[str]:
+        """Return the services the role alias used in the year before ``now``."""
+        usage = self.role_alias_usage.get(alias_arn, {})
+        return {svc for svc, when in usage.items() if when >= now - timedelta(days=365)}
+
+    def publish_crl(self, data: str | bytes) -> CrlInfo:
+        """Verify and store a CRL issued by a registered CA certificate; return what it revokes."""
+        from moto.iot.models import iot_backends
+
+        from .crl import load_crl
+        from .snapshot import CACertificateInfo, _aware
+
+        iot = iot_backends[self.account_id][self.region_name]
+        cas = [CACertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, _aware(c.creation_date))
+               for c in list(iot.ca_certificates.values())]
+        try:
+            crl = load_crl(data, cas)
+        except ValueError as exc:
+            raise InvalidRequestException(str(exc)) from None
+        with self.lock:
+            self.crls = [c for c in self.crls if c.issuer_ca_certificate_id != crl.issuer_ca_certificate_id] + [crl]
+        return crl
+
+    # -- tags ------------------------------------------------------------------------------------------------------
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags on the resource ``arn``."""
+        with self.lock:
+            current = self.tags.setdefault(arn, {})
+            if len(set(current) | set(tags)) > 50:
+                raise LimitExceededException("A resource can have at most 50 tags.")
+            current.update(tags)
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        """Remove the tags ``keys`` from the resource ``arn``."""
+        with self.lock:
+            for key in keys:
+                self.tags.get(arn, {}).pop(key, None)
 
     # -- sandbox-only data ---------------------------------------------------------------------------------------
     def record_connections(self, events: Any) -> int:

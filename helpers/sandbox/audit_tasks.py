@@ -1,0 +1,215 @@
+"""Audit tasks and their findings: what one audit run is, and how it runs the checks over a snapshot."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import iam_access
+from .catalog import CHECKS
+from .checks import Finding, get_check
+from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from .models import DeviceDefenderBackend
+
+log = logging.getLogger(__name__)
+_NAMESPACE = uuid.UUID("6f1c1f5e-9a53-4d1b-8f0e-5d8d0e6c2a11")
+
+_IAM_READ = ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+             "iam:GetPolicy", "iam:GetPolicyVersion")
+_DEVICE_CERTS = ("iot:ListCertificates", "iot:DescribeCertificate")
+_CA_CERTS = ("iot:ListCACertificates", "iot:DescribeCACertificate")
+# What the audit role must allow for each check (from the AWSIoTDeviceDefenderAudit managed policy).
+REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
+    "AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": ("cognito-identity:GetIdentityPoolRoles", *_IAM_READ),
+    "UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": ("cognito-identity:GetIdentityPoolRoles", *_IAM_READ),
+    "IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK": ("iot:ListRoleAliases", "iot:DescribeRoleAlias", *_IAM_READ,
+                                               "iam:GenerateServiceLastAccessedDetails",
+                                               "iam:GetServiceLastAccessedDetails"),
+    "IOT_ROLE_ALIAS_ALLOWS_ACCESS_TO_UNUSED_SERVICES_CHECK": ("iot:ListRoleAliases", "iot:DescribeRoleAlias",
+                                                              *_IAM_READ, "iam:GenerateServiceLastAccessedDetails",
+                                                              "iam:GetServiceLastAccessedDetails"),
+    "IOT_POLICY_OVERLY_PERMISSIVE_CHECK": ("iot:ListPolicies", "iot:GetPolicy"),
+    "IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK": ("iot:ListPolicies", "iot:GetPolicy"),
+    "CA_CERTIFICATE_EXPIRING_CHECK": _CA_CERTS,
+    "CA_CERTIFICATE_KEY_QUALITY_CHECK": _CA_CERTS,
+    "REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK": _CA_CERTS,
+    "DEVICE_CERTIFICATE_AGE_CHECK": _DEVICE_CERTS,
+    "DEVICE_CERTIFICATE_EXPIRING_CHECK": _DEVICE_CERTS,
+    "DEVICE_CERTIFICATE_KEY_QUALITY_CHECK": _DEVICE_CERTS,
+    "REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK": _DEVICE_CERTS + _CA_CERTS,
+    "INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK": _DEVICE_CERTS + _CA_CERTS,
+    "DEVICE_CERTIFICATE_SHARED_CHECK": _DEVICE_CERTS,
+    "CONFLICTING_CLIENT_IDS_CHECK": _DEVICE_CERTS,
+    "LOGGING_DISABLED_CHECK": ("iot:GetLoggingOptions", "iot:GetV2LoggingOptions"),
+}
+
+
+def resource_key(identifier: dict[str, Any]) -> str:
+    """Return a canonical string for a ResourceIdentifier (used to match suppressions and make stable ids)."""
+    return json.dumps(identifier, sort_keys=True, separators=(",", ":"))
+
+
+class AuditFinding:
+    """One non-compliant resource found by one check of one audit task."""
+
+    def __init__(self, task: "AuditTask", check_name: str, finding: Finding, finding_time: datetime,
+                 suppressed: bool) -> None:
+        key = resource_key(finding.resource_identifier)
+        self.finding_id = uuid.uuid5(_NAMESPACE, f"{task.task_id}|{check_name}|{key}").hex
+        self.task_id = task.task_id
+        self.task_start_time = task.start_time
+        self.check_name = check_name
+        self.finding_time = finding_time
+        self.severity = CHECKS[check_name].severity
+        self.resource_type = finding.resource_type
+        self.resource_identifier = finding.resource_identifier
+        self.resource_key = key
+        self.additional_info = finding.additional_info
+        self.related_resources = finding.related_resources
+        self.reason_code = finding.reason_code
+        self.reason = finding.reason
+        self.is_suppressed = suppressed
+
+    def to_dict(self, related_limit: int | None = None) -> dict[str, Any]:
+        """Return the botocore ``AuditFinding`` shape (related resources cut to ``related_limit``)."""
+        resource: dict[str, Any] = {"resourceType": self.resource_type, "resourceIdentifier": self.resource_identifier}
+        if self.additional_info:
+            resource["additionalInfo"] = self.additional_info
+        out: dict[str, Any] = {
+            "findingId": self.finding_id, "taskId": self.task_id, "checkName": self.check_name,
+            "taskStartTime": self.task_start_time, "findingTime": self.finding_time, "severity": self.severity,
+            "nonCompliantResource": resource, "reasonForNonCompliance": self.reason,
+            "reasonForNonComplianceCode": self.reason_code, "isSuppressed": self.is_suppressed,
+        }
+        related = self.related_resources if related_limit is None else self.related_resources[:related_limit]
+        if related and self.check_name != "INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK":
+            out["relatedResources"] = related
+        return out
+
+
+class AuditTask:
+    """One audit run: its checks, their statuses and counts, and the overall status."""
+
+    def __init__(self, task_type: str, check_names: list[str], start_time: datetime,
+                 scheduled_audit_name: str | None = None) -> None:
+        self.task_id = uuid.uuid4().hex
+        self.task_type = task_type
+        self.start_time = start_time
+        self.scheduled_audit_name = scheduled_audit_name
+        self.status = "IN_PROGRESS"
+        self.cancel_requested = False
+        self.details: dict[str, dict[str, Any]] = {name: {"checkRunStatus": "IN_PROGRESS"} for name in check_names}
+
+    def statistics(self) -> dict[str, int]:
+        """Return the botocore ``TaskStatistics`` of this task."""
+        statuses = [d["checkRunStatus"] for d in self.details.values()]
+        return {
+            "totalChecks": len(statuses),
+            "inProgressChecks": statuses.count("IN_PROGRESS"),
+            "waitingForDataCollectionChecks": statuses.count("WAITING_FOR_DATA_COLLECTION"),
+            "compliantChecks": statuses.count("COMPLETED_COMPLIANT"),
+            "nonCompliantChecks": statuses.count("COMPLETED_NON_COMPLIANT"),
+            "failedChecks": statuses.count("FAILED"),
+            "canceledChecks": statuses.count("CANCELED"),
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Return the DescribeAuditTask response of this task."""
+        return {"taskStatus": self.status, "taskType": self.task_type, "taskStartTime": self.start_time,
+                "taskStatistics": self.statistics(), "scheduledAuditName": self.scheduled_audit_name,
+                "auditDetails": {k: dict(v) for k, v in self.details.items()}}
+
+    def summary(self) -> dict[str, Any]:
+        """Return the ListAuditTasks row of this task."""
+        return {"taskId": self.task_id, "taskStatus": self.status, "taskType": self.task_type}
+
+
+def role_problem(snap: Snapshot, role_arn: str | None, check_name: str) -> str | None:
+    """Return why the audit role cannot run ``check_name`` (as AWS would report it), or None when it can."""
+    if not role_arn:
+        return "No audit role is configured: set roleArn with UpdateAccountAuditConfiguration."
+    role = snap.roles.get(role_arn)
+    if role is None:
+        return f"Device Defender could not assume the audit role {role_arn}: the role does not exist."
+    if not iam_access.trusts_service(role.assume_role_policy):
+        return (f"Device Defender could not assume the audit role {role_arn}: its trust policy does not allow "
+                "iot.amazonaws.com to call sts:AssumeRole.")
+    missing = iam_access.missing_actions(role, REQUIRED_ACTIONS[check_name])
+    if missing:
+        return (f"The audit role {role_arn} is missing permissions for this check: {', '.join(missing)}. "
+                "Attach the AWS managed policy AWSIoTDeviceDefenderAudit.")
+    return None
+
+
+def run_checks(backend: "DeviceDefenderBackend", task: AuditTask, snap: Snapshot) -> list[AuditFinding]:
+    """Evaluate every check of ``task`` over ``snap``; fill in the task's details and return the findings."""
+    findings: list[AuditFinding] = []
+    for name in list(task.details):
+        if task.cancel_requested:
+            break
+        detail = task.details[name]
+        problem = role_problem(snap, backend.role_arn, name)
+        if problem:
+            detail.update(checkRunStatus="FAILED", errorCode="INSUFFICIENT_PERMISSIONS", message=problem)
+            continue
+        if name not in backend.enabled_checks():
+            detail.update(checkRunStatus="FAILED", errorCode="AUDIT_CHECK_DISABLED",
+                          message=f"{name} was disabled while the audit ran.")
+            continue
+        try:
+            result = get_check(name)(snap)
+        except Exception as exc:  # a bug in one check must not lose the others
+            log.exception("check %s failed", name)
+            detail.update(checkRunStatus="FAILED", message=f"The sandbox could not evaluate {name}: {exc!r}")
+            continue
+        found = [AuditFinding(task, name, f, snap.now, backend.is_suppressed(name, f.resource_identifier, snap.now))
+                 for f in result.findings]
+        findings.extend(found)
+        suppressed = sum(f.is_suppressed for f in found)
+        compliant = len(found) == suppressed
+        detail.update(checkRunStatus="COMPLETED_COMPLIANT" if compliant else "COMPLETED_NON_COMPLIANT",
+                      checkCompliant=compliant, totalResourcesCount=result.total_resources,
+                      nonCompliantResourcesCount=len(found), suppressedNonCompliantResourcesCount=suppressed)
+    return findings
+
+
+def finish(task: AuditTask) -> None:
+    """Set the final task status from the check statuses (cancelled checks marked CANCELED)."""
+    if task.cancel_requested:
+        for detail in task.details.values():
+            if detail["checkRunStatus"] == "IN_PROGRESS":
+                detail["checkRunStatus"] = "CANCELED"
+        task.status = "CANCELED"
+        return
+    statuses = {d["checkRunStatus"] for d in task.details.values()}
+    # UNCONFIRMED: COMPLETED when at least one check completed; FAILED only when every check failed.
+    task.status = "FAILED" if statuses == {"FAILED"} else "COMPLETED"
+
+
+def notification(task: AuditTask, account_id: str) -> dict[str, Any]:
+    """Return the audit notification AWS publishes to the SNS target when a task ends."""
+    stats = task.statistics()
+    details = []
+    for name, d in task.details.items():
+        row = {"checkName": name, "checkRunStatus": d["checkRunStatus"],
+               "nonCompliantResourcesCount": d.get("nonCompliantResourcesCount", 0),
+               "suppressedNonCompliantResourcesCount": d.get("suppressedNonCompliantResourcesCount", 0),
+               "totalResourcesCount": d.get("totalResourcesCount", 0)}
+        for key in ("message", "errorCode"):
+            if key in d:
+                row[key] = d[key]
+        details.append(row)
+    message: dict[str, Any] = {
+        "accountId": account_id, "taskId": task.task_id, "taskStatus": task.status, "taskType": task.task_type,
+        "failedChecksCount": stats["failedChecks"], "canceledChecksCount": stats["canceledChecks"],
+        "nonCompliantChecksCount": stats["nonCompliantChecks"], "compliantChecksCount": stats["compliantChecks"],
+        "totalChecksCount": stats["totalChecks"], "taskStartTime": int(task.start_time.timestamp() * 1000),
+        "auditDetails": details,
+    }
+    if task.scheduled_audit_name:
+        message["scheduledAuditName"] = task.scheduled_audit_name
+    return message

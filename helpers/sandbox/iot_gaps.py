@@ -1,0 +1,263 @@
+"""Gaps in moto's IoT that the workshop needs filled: paging that pages, ListCACertificates, IoT tagging, and
+certificate validity read from the PEM (moto hard-codes creation ± 1 day, which makes every certificate expiring)."""
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from cryptography import x509
+from moto.core.responses import ActionResult, EmptyResult
+from moto.iot import models as iot_models
+from moto.iot.responses import IoTResponse
+
+from .exceptions import InvalidRequestException, ResourceNotFoundException
+from .paging import paginate
+
+
+def _marker_page(self: Any, items: list[Any]) -> tuple[list[Any], str | None]:
+    """Return a page for the operations that use pageSize/marker (AWS's older paging style)."""
+    return paginate(items, self._get_param("pageSize"), self._get_param("marker"),
+                    cap=self.dd_backend.page_cap(), fingerprint=self._get_param("policyName") or "")
+
+
+def _token_page(self: Any, items: list[Any], default: int = 25, maximum: int = 250) -> tuple[list[Any], str | None]:
+    """Return a page for the operations that use maxResults/nextToken."""
+    return paginate(items, self._get_param("maxResults"), self._get_param("nextToken"), default=default,
+                    maximum=maximum, cap=self.dd_backend.page_cap())
+
+
+def _ascending(self: Any, items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    descending = str(self._get_param("ascendingOrder", "false")).lower() != "true"
+    return sorted(items, key=key, reverse=descending)
+
+
+# -- overrides of moto operations that ignore paging ---------------------------------------------------------------
+def list_certificates(self: Any) -> ActionResult:
+    certs = _ascending(self, list(self.iot_backend.certificates.values()), lambda c: (c.creation_date, c.certificate_id))
+    page, marker = _marker_page(self, certs)
+    return ActionResult({"certificates": [c.to_dict() for c in page], "nextMarker": marker})
+
+
+def list_certificates_by_ca(self: Any) -> ActionResult:
+    ca_id = self._get_param("caCertificateId")
+    if ca_id not in self.iot_backend.ca_certificates:
+        raise ResourceNotFoundException(f"CA certificate {ca_id} does not exist.")
+    certs = [c for c in self.iot_backend.certificates.values() if c.ca_certificate_id == ca_id]
+    page, marker = _marker_page(self, _ascending(self, certs, lambda c: (c.creation_date, c.certificate_id)))
+    return ActionResult({"certificates": [c.to_dict() for c in page], "nextMarker": marker})
+
+
+def list_ca_certificates(self: Any) -> ActionResult:
+    cas = _ascending(self, list(self.iot_backend.ca_certificates.values()), lambda c: (c.creation_date, c.certificate_id))
+    page, marker = _marker_page(self, cas)
+    return ActionResult({"certificates": [{"certificateArn": c.arn, "certificateId": c.certificate_id,
+                                           "status": c.status, "creationDate": c.creation_date} for c in page],
+                         "nextMarker": marker})
+
+
+def list_policies(self: Any) -> ActionResult:
+    policies = _ascending(self, list(self.iot_backend.policies.values()), lambda p: p.name)
+    page, marker = _marker_page(self, policies)
+    return ActionResult({"policies": [p.to_dict() for p in page], "nextMarker": marker})
+
+
+def list_targets_for_policy(self: Any) -> ActionResult:
+    name = unquote(self._get_param("policyName"))
+    if name not in self.iot_backend.policies:
+        raise ResourceNotFoundException(f"Policy {name} does not exist.")
+    targets = sorted(t for (t, p) in self.iot_backend.principal_policies if p == name)
+    page, marker = _marker_page(self, targets)
+    return ActionResult({"targets": page, "nextMarker": marker})
+
+
+def list_attached_policies(self: Any) -> ActionResult:
+    target = unquote(self._get_param("target"))
+    names = sorted(p for (t, p) in self.iot_backend.principal_policies if t == target)
+    page, marker = _marker_page(self, names)
+    policies = [self.iot_backend.policies[n].to_dict() for n in page if n in self.iot_backend.policies]
+    return ActionResult({"policies": policies, "nextMarker": marker})
+
+
+def list_principal_things(self: Any) -> ActionResult:
+    principal = self.headers.get("x-amzn-principal")
+    things = sorted(t for (p, t) in self.iot_backend.principal_things if p == principal)
+    page, token = _token_page(self, things)
+    return ActionResult({"things": page, "nextToken": token})
+
+
+def list_thing_principals(self: Any) -> ActionResult:
+    thing = unquote(self._get_param("thingName"))
+    if not any(t.thing_name == thing for t in self.iot_backend.things.values()):
+        raise ResourceNotFoundException(f"Thing {thing} does not exist.")
+    principals = sorted(p for (p, t) in self.iot_backend.principal_things if t == thing)
+    page, token = _token_page(self, principals)
+    return ActionResult({"principals": page, "nextToken": token})
+
+
+def list_things(self: Any) -> ActionResult:
+    name, value = self._get_param("attributeName"), self._get_param("attributeValue")
+    thing_type = self._get_param("thingTypeName")
+    things = [t for t in self.iot_backend.things.values()
+              if (thing_type is None or t.thing_type_name == thing_type)
+              and (name is None or t.attributes.get(name) == value)]
+    things.sort(key=lambda t: t.thing_name)
+    page, token = _token_page(self, things)
+    return ActionResult({"things": [t.to_dict() for t in page], "nextToken": token})
+
+
+def list_role_aliases(self: Any) -> ActionResult:
+    aliases = _ascending(self, [a.role_alias for a in self.iot_backend.role_aliases.values()], lambda a: a)
+    page, marker = _marker_page(self, aliases)
+    return ActionResult({"roleAliases": page, "nextMarker": marker})
+
+
+# -- IoT tagging ---------------------------------------------------------------------------------------------------
+def _resource_exists(self: Any, arn: str) -> bool:
+    """Return True when the taggable IoT resource named by ``arn`` exists."""
+    iot, dd = self.iot_backend, self.dd_backend
+    try:
+        kind, name = arn.split(":", 5)[5].split("/", 1)
+    except (IndexError, ValueError):
+        raise InvalidRequestException(f"resourceArn {arn!r} is not an IoT resource ARN.") from None
+    checks: dict[str, Callable[[], bool]] = {
+        "policy": lambda: name in iot.policies,
+        "thinggroup": lambda: any(g.thing_group_name == name for g in iot.thing_groups.values()),
+        "rolealias": lambda: name in iot.role_aliases,
+        "cacert": lambda: name in iot.ca_certificates,
+        "cert": lambda: name in iot.certificates or name in iot.ca_certificates,  # moto names CA ARNs cert/ too
+        "thing": lambda: any(t.thing_name == name for t in iot.things.values()),
+        "thingtype": lambda: name in iot.thing_types,
+        "billinggroup": lambda: name in iot.billing_groups,
+        "scheduledaudit": lambda: name in dd.scheduled_audits,
+        "mitigationaction": lambda: name in getattr(dd, "mitigation_actions", {}),
+    }
+    if kind not in checks:
+        raise InvalidRequestException(f"Resources of type {kind!r} cannot be tagged in this sandbox.")
+    return checks[kind]()
+
+
+def _validated_tags(tags: Any) -> dict[str, str]:
+    if not isinstance(tags, list) or not tags or len(tags) > 50:
+        raise InvalidRequestException("tags must be a list of 1 to 50 {Key, Value} objects.")
+    out = {}
+    for tag in tags:
+        if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not 1 <= len(tag["Key"]) <= 128:
+            raise InvalidRequestException("Each tag needs a Key of 1 to 128 characters.")
+        value = tag.get("Value", "")
+        if not isinstance(value, str) or len(value) > 256:
+            raise InvalidRequestException("A tag Value must be a string of at most 256 characters.")
+        if tag["Key"].lower().startswith("aws:"):
+            raise InvalidRequestException("Tag keys starting with aws: are reserved.")
+        out[tag["Key"]] = value
+    return out
+
+
+def tag_resource(self: Any) -> ActionResult:
+    body = self._json_body()
+    arn = body.get("resourceArn")
+    tags = _validated_tags(body.get("tags"))
+    if not isinstance(arn, str) or not _resource_exists(self, arn):
+        raise ResourceNotFoundException(f"The resource {arn} does not exist.")
+    self.dd_backend.tag(arn, tags)
+    return EmptyResult()
+
+
+def untag_resource(self: Any) -> ActionResult:
+    body = self._json_body()
+    arn, keys = body.get("resourceArn"), body.get("tagKeys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InvalidRequestException("tagKeys must be a list of tag keys.")
+    if not isinstance(arn, str) or not _resource_exists(self, arn):
+        raise ResourceNotFoundException(f"The resource {arn} does not exist.")
+    self.dd_backend.untag(arn, keys)
+    return EmptyResult()
+
+
+def list_tags_for_resource(self: Any) -> ActionResult:
+    arn = unquote(self._get_param("resourceArn") or "")
+    if not _resource_exists(self, arn):
+        raise ResourceNotFoundException(f"The resource {arn} does not exist.")
+    tags = [{"Key": k, "Value": v} for k, v in sorted(self.dd_backend.tags.get(arn, {}).items())]
+    page, token = paginate(tags, None, self._get_param("nextToken"), default=250, cap=self.dd_backend.page_cap())
+    return ActionResult({"tags": page, "nextToken": token})
+
+
+def _keeping_tags(original: Callable[[Any], Any], arn_key: str) -> Callable[[Any], Any]:
+    """Wrap a moto create operation so the tags it is given can be listed with ListTagsForResource."""
+
+    def wrapper(self: Any) -> Any:
+        result = original(self)
+        tags = self._get_param("tags")
+        if tags and isinstance(result, ActionResult) and isinstance(result.result, dict):
+            arn = result.result.get(arn_key)
+            if arn:
+                self.dd_backend.tag(arn, _validated_tags(tags))
+        return result
+
+    wrapper._devicedefender = True  # type: ignore[attr-defined]
+    wrapper._wraps = original  # type: ignore[attr-defined]
+    return wrapper
+
+
+NEW_OPERATIONS: dict[str, Callable[..., Any]] = {
+    "list_ca_certificates": list_ca_certificates,
+    "tag_resource": tag_resource,
+    "untag_resource": untag_resource,
+    "list_tags_for_resource": list_tags_for_resource,
+}
+OVERRIDES: dict[str, Callable[..., Any]] = {
+    "list_certificates": list_certificates,
+    "list_certificates_by_ca": list_certificates_by_ca,
+    "list_policies": list_policies,
+    "list_targets_for_policy": list_targets_for_policy,
+    "list_attached_policies": list_attached_policies,
+    "list_principal_things": list_principal_things,
+    "list_thing_principals": list_thing_principals,
+    "list_things": list_things,
+    "list_role_aliases": list_role_aliases,
+}
+TAGGED_CREATES = {"create_policy": "policyArn", "create_thing_group": "thingGroupArn",
+                  "create_role_alias": "roleAliasArn", "register_ca_certificate": "certificateArn",
+                  "create_thing_type": "thingTypeArn"}
+
+
+# -- certificate validity from the PEM -----------------------------------------------------------------------------
+def _validity_from_pem(cert: Any) -> None:
+    try:
+        parsed = x509.load_pem_x509_certificate(cert.certificate_pem.encode())
+    except (ValueError, TypeError, AttributeError):
+        return  # moto accepts PEMs that do not parse; keep its placeholder dates for those
+    # moto stores naive UTC datetimes
+    cert.validity_not_before = parsed.not_valid_before_utc.astimezone(timezone.utc).replace(tzinfo=None)
+    cert.validity_not_after = parsed.not_valid_after_utc.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _patch_certificate_validity() -> None:
+    cls = iot_models.FakeCertificate
+    if getattr(cls.__init__, "_devicedefender", False):
+        return
+    original = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _validity_from_pem(self)
+
+    __init__._devicedefender = True  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # FakeCaCertificate calls FakeCertificate.__init__ through super()
+
+
+def install(guard: Callable[[str, Any], None], wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> list[str]:
+    """Install the gap fillers onto IoTResponse (each through ``wrap``); ``guard`` raises if moto now ships a NEW
+    operation itself. The OVERRIDES replace moto methods on purpose (moto ignores paging there)."""
+    for name, fn in NEW_OPERATIONS.items():
+        guard(name, IoTResponse.__dict__.get(name))
+        setattr(IoTResponse, name, wrap(fn))
+    for name, fn in OVERRIDES.items():
+        setattr(IoTResponse, name, wrap(fn))
+    for name, arn_key in TAGGED_CREATES.items():
+        current = IoTResponse.__dict__[name]
+        if not getattr(current, "_devicedefender", False):
+            setattr(IoTResponse, name, _keeping_tags(current, arn_key))
+    _patch_certificate_validity()
+    return [*NEW_OPERATIONS, *OVERRIDES]
