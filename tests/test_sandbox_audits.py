@@ -539,3 +539,16 @@ def test_ca_certificates_and_tags(sandbox):
     with pytest.raises(ClientError) as e:
         iot.tag_resource(resourceArn="arn:aws:iot:us-east-1:123456789012:policy/Nope", tags=[{"Key": "a", "Value": "b"}])
     assert error_code(e) == "ResourceNotFoundException"
+
+
+def test_the_scheduler_runs_due_audits_of_every_account(audit_env):
+    from helpers.sandbox.models import devicedefender_backends
+    from helpers.sandbox.server import run_due_everywhere
+
+    audit_env.iot.create_scheduled_audit(scheduledAuditName="Weekly", frequency="WEEKLY", dayOfWeek="MON",
+                                         targetCheckNames=[LOGGING])
+    backend = devicedefender_backends["123456789012"]["us-east-1"]
+    assert run_due_everywhere() == []
+    backend.clock_offset += timedelta(days=8)
+    (task_id,) = run_due_everywhere()
+    assert wait_audit(audit_env.iot, task_id)["scheduledAuditName"] == "Weekly"

@@ -125,6 +125,36 @@ def _request_handler(quiet: bool) -> Any:
     return QuietHandler
 
 
+SCHEDULER_INTERVAL = 30.0
+
+
+def run_due_everywhere() -> list[str]:
+    """Start the due scheduled audits of every account and region; return the task ids started."""
+    from .models import devicedefender_backends
+
+    started: list[str] = []
+    for _, _, backend in list(devicedefender_backends.iter_backends()):
+        if backend.scheduled_audits:
+            started += backend.run_due_scheduled_audits()
+    return started
+
+
+def _scheduler(stop: threading.Event, interval: float = SCHEDULER_INTERVAL) -> None:
+    """Run scheduled audits when they fall due by the wall clock, until ``stop`` is set."""
+    while not stop.wait(interval):
+        try:
+            run_due_everywhere()
+        except Exception:  # keep scheduling whatever one backend did
+            log.exception("scheduled audit run failed")
+
+
+def start_scheduler() -> threading.Event:
+    """Start the scheduler thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=_scheduler, args=(stop,), name="iot-sandbox-scheduler", daemon=True).start()
+    return stop
+
+
 class SandboxServer:
     """The sandbox endpoint on a background thread (for the kernel fallback and tests)."""
 
@@ -148,10 +178,13 @@ class SandboxServer:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="iot-sandbox", daemon=True)
         self._thread.start()
+        self._scheduler_stop = start_scheduler()
         return self
 
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
+        if getattr(self, "_scheduler_stop", None) is not None:
+            self._scheduler_stop.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -164,6 +197,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the sandbox in the foreground until interrupted."""
     configure_moto()
     server = make_server(host, port, SandboxApp(), threaded=True, request_handler=_request_handler(quiet=False))
+    stop_scheduler = start_scheduler()
     print(f"IoT Device Defender sandbox listening on http://{host}:{server.server_address[1]} "
           f"(account {SANDBOX_ACCOUNT}); Ctrl-C to stop", flush=True)
     try:
@@ -171,5 +205,6 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        stop_scheduler.set()
         server.server_close()
         print("sandbox stopped", flush=True)
