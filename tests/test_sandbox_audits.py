@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -552,3 +553,38 @@ def test_the_scheduler_runs_due_audits_of_every_account(audit_env):
     backend.clock_offset += timedelta(days=8)
     (task_id,) = run_due_everywhere()
     assert wait_audit(audit_env.iot, task_id)["scheduledAuditName"] == "Weekly"
+
+
+def test_bulk_register_builds_the_same_state_as_the_api(sandbox):
+    from tests.builders import make_cert_pem
+
+    iot = sandbox.iot
+    iot.create_policy(policyName="DevicePolicy", policyDocument=PERMISSIVE)
+    pem_a, pem_b = make_cert_pem("a")[0], make_cert_pem("b")[0]
+    devices = [{"thingName": "d1", "certificatePem": pem_a, "policyNames": ["DevicePolicy"], "attributes": {"k": "v"}},
+               {"thingName": "d2", "certificatePem": pem_a, "policyNames": ["DevicePolicy"]},
+               {"thingName": "d3", "certificatePem": pem_b, "certificateStatus": "INACTIVE"}]
+    assert control(sandbox, "POST", "/_sandbox/iot/bulk-register?region=us-east-1", {"devices": devices}) == {
+        "things": 3, "certificates": 2}
+    certs = {c["certificateId"]: c for c in iot.list_certificates()["certificates"]}
+    assert sorted(c["status"] for c in certs.values()) == ["ACTIVE", "INACTIVE"]
+    shared = next(c for c in certs.values() if c["status"] == "ACTIVE")
+    assert sorted(iot.list_principal_things(principal=shared["certificateArn"])["things"]) == ["d1", "d2"]
+    assert iot.list_attached_policies(target=shared["certificateArn"])["policies"][0]["policyName"] == "DevicePolicy"
+    assert iot.describe_thing(thingName="d1")["attributes"] == {"k": "v"}
+
+
+@pytest.mark.parametrize("devices,needle", [
+    ([{"thingName": "bad name!", "certificatePem": "-----BEGIN CERTIFICATE-----"}], "thingName"),
+    ([{"thingName": "d1", "certificatePem": "nope"}], "PEM"),
+    ([{"thingName": "d1", "certificatePem": "-----BEGIN CERTIFICATE-----", "policyNames": ["Missing"]}], "Missing"),
+    ([{"thingName": "d1", "certificatePem": "-----BEGIN CERTIFICATE-----"}] * 2, "already exists"),
+    ("not a list", "list"),
+])
+def test_bulk_register_refuses_bad_input_and_changes_nothing(sandbox, devices, needle):
+    req = urllib.request.Request(sandbox.endpoint + "/_sandbox/iot/bulk-register?region=us-east-1",
+                                 data=json.dumps({"devices": devices}).encode(), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 400 and needle in json.loads(e.value.read())["error"]
+    assert sandbox.iot.list_things()["things"] == []

@@ -56,6 +56,7 @@ def _backend(request: "Request") -> Any:
 
 def register(app: "SandboxApp") -> None:
     """Register every control on ``app``."""
+    _register_bulk(app)
 
     @app.route("GET", "/_sandbox/health")
     def health(request: "Request") -> dict[str, Any]:
@@ -190,3 +191,17 @@ def _call(fn: Any) -> Any:
         return fn()
     except ServiceException as exc:
         raise SandboxError(400, exc.message) from None
+
+
+def _register_bulk(app: "SandboxApp") -> None:
+    @app.route("POST", "/_sandbox/iot/bulk-register")
+    def bulk_register(request: "Request") -> dict[str, Any]:
+        from moto.iot.models import iot_backends
+
+        from .bulk import bulk_register as register
+
+        body = _body(request)
+        account, region = _scope(request)
+        backend = _backend(request)
+        with backend.lock:
+            return _call(lambda: register(iot_backends[account][region], body.get("devices")))
