@@ -51,3 +51,47 @@ def test_cli_audit_flow(tmp_path):
     expiring = [f for f in findings if f["checkName"] == "DEVICE_CERTIFICATE_EXPIRING_CHECK"]
     if expiring:  # the certificate checks come from helpers/sandbox/checks/certificates.py
         assert expiring[0]["nonCompliantResource"]["resourceIdentifier"]["deviceCertificateId"] == cert
+
+
+def test_cli_mitigation_flow(tmp_path):
+    """define-action -> start-task -> describe-task -> list-executions, as the AWS CLI sends them."""
+    import os
+
+    from helpers import sandbox as sb  # noqa: F401 - documents that the server is the sandbox
+    from tests.builders import PERMISSIVE
+
+    urllib.request.urlopen(urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", data=b"",
+                                                  method="POST")).close()
+    role = aws("iam", "create-role", "--role-name", "IoTAuditRole", "--assume-role-policy-document",
+               json.dumps(IOT_TRUST))["Role"]["Arn"]
+    aws("iam", "attach-role-policy", "--role-name", "IoTAuditRole", "--policy-arn",
+        "arn:aws:iam::aws:policy/service-role/AWSIoTDeviceDefenderAudit")
+    blank_role = aws("iam", "create-role", "--role-name", "BlankPolicyRole", "--assume-role-policy-document",
+                     json.dumps(IOT_TRUST))["Role"]["Arn"]
+    aws("iam", "attach-role-policy", "--role-name", "BlankPolicyRole", "--policy-arn",
+        "arn:aws:iam::aws:policy/service-role/AWSIoTDeviceDefenderReplaceDefaultPolicyMitigationAction")
+    aws("iot", "create-policy", "--policy-name", "DevicePolicy", "--policy-document", PERMISSIVE)
+    aws("iot", "update-account-audit-configuration", "--role-arn", role, "--audit-check-configurations",
+        json.dumps({"IOT_POLICY_OVERLY_PERMISSIVE_CHECK": {"enabled": True}}))
+    audit = aws("iot", "start-on-demand-audit-task", "--target-check-names", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK")["taskId"]
+    for _ in range(50):
+        if aws("iot", "describe-audit-task", "--task-id", audit)["taskStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.2)
+    (finding,) = aws("iot", "list-audit-findings", "--task-id", audit)["findings"]
+    aws("iot", "create-mitigation-action", "--action-name", "ResetPolicyVersionAction", "--role-arn", blank_role,
+        "--action-params", json.dumps({"replaceDefaultPolicyVersionParams": {"templateName": "BLANK_POLICY"}}))
+    aws("iot", "start-audit-mitigation-actions-task", "--task-id", "ResetPolicyTask", "--target",
+        json.dumps({"findingIds": [finding["findingId"]]}), "--audit-check-to-actions-mapping",
+        json.dumps({"IOT_POLICY_OVERLY_PERMISSIVE_CHECK": ["ResetPolicyVersionAction"]}),
+        "--client-request-token", "cli-token")
+    for _ in range(50):
+        task = aws("iot", "describe-audit-mitigation-actions-task", "--task-id", "ResetPolicyTask")
+        if task["taskStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.2)
+    assert task["taskStatus"] == "COMPLETED"
+    (execution,) = aws("iot", "list-audit-mitigation-actions-executions", "--task-id", "ResetPolicyTask",
+                       "--finding-id", finding["findingId"])["actionsExecutions"]
+    assert execution["status"] == "COMPLETED"
+    assert aws("iot", "get-policy", "--policy-name", "DevicePolicy")["defaultVersionId"] == "2"

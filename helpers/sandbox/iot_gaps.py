@@ -247,6 +247,37 @@ def _patch_certificate_validity() -> None:
     cls.__init__ = __init__  # FakeCaCertificate calls FakeCertificate.__init__ through super()
 
 
+CERTIFICATE_STATUSES = ("ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "REGISTER_INACTIVE", "PENDING_ACTIVATION")
+
+
+def _patch_update_certificate() -> None:
+    """Validate statuses and transitions in moto's UpdateCertificate, for every caller, as AWS does."""
+    from moto.iot.exceptions import CertificateStateException
+    from moto.iot.exceptions import InvalidRequestException as MotoInvalidRequest
+
+    cls = iot_models.IoTBackend
+    if getattr(cls.update_certificate, "_devicedefender", False):
+        return
+
+    def update_certificate(self: Any, certificate_id: str, new_status: str) -> None:
+        if new_status not in CERTIFICATE_STATUSES:
+            raise MotoInvalidRequest(f"newStatus must be one of {', '.join(CERTIFICATE_STATUSES)}; got {new_status!r}.")
+        if new_status in ("PENDING_TRANSFER", "PENDING_ACTIVATION"):
+            raise MotoInvalidRequest(f"{new_status} is set by AWS IoT itself, not through UpdateCertificate.")
+        cert = self.describe_certificate(certificate_id) if certificate_id not in self.certificates \
+            else self.certificates[certificate_id]
+        if cert.status == "REVOKED" and new_status != "REVOKED":
+            raise CertificateStateException("A revoked certificate cannot change status.", certificate_id)
+        if cert.status == "PENDING_TRANSFER":
+            raise CertificateStateException("The certificate is being transferred: accept, reject or cancel the "
+                                            "transfer first.", certificate_id)
+        cert.status = new_status
+        cert.last_modified_date = iot_models.utcnow()
+
+    update_certificate._devicedefender = True  # type: ignore[attr-defined]
+    cls.update_certificate = update_certificate
+
+
 def install(guard: Callable[[str, Any], None], wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> list[str]:
     """Install the gap fillers onto IoTResponse (each through ``wrap``); ``guard`` raises if moto now ships a NEW
     operation itself. The OVERRIDES replace moto methods on purpose (moto ignores paging there)."""
@@ -260,4 +291,5 @@ def install(guard: Callable[[str, Any], None], wrap: Callable[[Callable[..., Any
         if not getattr(current, "_devicedefender", False):
             setattr(IoTResponse, name, _keeping_tags(current, arn_key))
     _patch_certificate_validity()
+    _patch_update_certificate()
     return [*NEW_OPERATIONS, *OVERRIDES]

@@ -24,7 +24,22 @@ from .exceptions import (
     NotConfiguredException,
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
+    TaskAlreadyExistsException,
 )
+from .mitigation import (
+    MAX_ACTIONS as MAX_MITIGATION_ACTIONS,
+    MAX_RUNNING_TASKS as MAX_RUNNING_MITIGATION_TASKS,
+    NAME_RE as MITIGATION_NAME_RE,
+    PARAM_TYPES,
+    TASK_ID_RE as MITIGATION_TASK_RE,
+    TOKEN_RE as MITIGATION_TOKEN_RE,
+    Execution,
+    MitigationAction,
+    MitigationTask,
+    validate_mapping,
+    validate_params,
+)
+from .mitigation import role_problem as mitigation_role_problem
 from .scheduling import UNSET, ScheduledAudit, next_run, validate_name, validate_schedule
 from .snapshot import CrlInfo, Snapshot, take_snapshot
 
@@ -91,6 +106,8 @@ class DeviceDefenderBackend(BaseBackend):
         self.notifications: list[dict[str, Any]] = []
         self.settings: dict[str, Any] = {}
         self.tags: dict[str, dict[str, str]] = {}
+        self.mitigation_actions: dict[str, MitigationAction] = {}
+        self.mitigation_tasks: dict[str, MitigationTask] = {}
 
     def page_cap(self) -> int | None:
         """Return the sandbox's page-size cap (``maxPageSize`` control), or None."""
@@ -605,6 +622,220 @@ class DeviceDefenderBackend(BaseBackend):
         with self.lock:
             self.crls = [c for c in self.crls if c.issuer_ca_certificate_id != crl.issuer_ca_certificate_id] + [crl]
         return crl
+
+    # -- mitigation actions ------------------------------------------------------------------------------------
+    def create_mitigation_action(self, name: Any, role_arn: Any, params: Any, tags: Any) -> MitigationAction:
+        """Define a mitigation action and return it."""
+        if not isinstance(name, str) or not MITIGATION_NAME_RE.match(name):
+            raise InvalidRequestException(f"actionName must be 1 to 128 letters, digits, '_' or '-'; got {name!r}.")
+        validate_role_arn(role_arn, "roleArn")
+        with self.lock:
+            if name in self.mitigation_actions:
+                existing = self.mitigation_actions[name]
+                raise ResourceAlreadyExistsException(f"Mitigation action {name} already exists.",
+                                                     existing.action_id, existing.arn)
+            if len(self.mitigation_actions) >= MAX_MITIGATION_ACTIONS:
+                raise LimitExceededException(f"An account can have at most {MAX_MITIGATION_ACTIONS} mitigation actions.")
+            action = MitigationAction(name, role_arn, params, self.region_name, self.account_id, self.now())
+            self.mitigation_actions[name] = action
+            if tags:
+                from .iot_gaps import _validated_tags
+
+                self.tag(action.arn, _validated_tags(tags))
+            return action
+
+    def mitigation_action(self, name: str) -> MitigationAction:
+        """Return the mitigation action ``name``."""
+        action = self.mitigation_actions.get(name)
+        if action is None:
+            raise ResourceNotFoundException(f"Mitigation action {name} does not exist in this account and region.")
+        return action
+
+    def update_mitigation_action(self, name: str, role_arn: Any, params: Any) -> MitigationAction:
+        """Change an action's role and/or parameters (its name and id stay)."""
+        with self.lock:
+            action = self.mitigation_action(name)
+            if role_arn is not None:
+                validate_role_arn(role_arn, "roleArn")
+            if params is not None:
+                kind = validate_params(params)
+                if kind != action.action_type:
+                    # UNCONFIRMED whether AWS allows a type change; the sandbox refuses it
+                    raise InvalidRequestException(
+                        f"{name} is a {action.action_type} action; create a new action for {kind}.")
+                action.params = params
+            if role_arn is not None:
+                action.role_arn = role_arn
+            action.last_modified_date = self.now()
+            return action
+
+    def delete_mitigation_action(self, name: str) -> None:
+        """Delete a mitigation action (deleting one that does not exist succeeds)."""
+        with self.lock:
+            action = self.mitigation_actions.pop(name, None)
+            if action is not None:
+                self.tags.pop(action.arn, None)
+
+    def list_mitigation_actions(self, action_type: str | None) -> list[MitigationAction]:
+        """Return the mitigation actions, newest first, optionally of one type."""
+        if action_type is not None and action_type not in PARAM_TYPES.values():
+            raise InvalidRequestException(f"actionType must be one of {', '.join(PARAM_TYPES.values())}.")
+        actions = [a for a in self.mitigation_actions.values() if action_type in (None, a.action_type)]
+        return sorted(actions, key=lambda a: (a.creation_date, a.name), reverse=True)
+
+    # -- audit mitigation tasks --------------------------------------------------------------------------------
+    def start_audit_mitigation_actions_task(self, task_id: Any, target: Any, mapping: Any, token: Any) -> str:
+        """Start applying mitigation actions to audit findings; return the task id (idempotent per token)."""
+        if not isinstance(task_id, str) or not MITIGATION_TASK_RE.match(task_id):
+            raise InvalidRequestException(f"taskId must be 1 to 128 letters, digits, '_' or '-'; got {task_id!r}.")
+        if not isinstance(token, str) or not MITIGATION_TOKEN_RE.match(token):
+            raise InvalidRequestException("clientRequestToken must be 1 to 64 letters, digits, '-' or '_'.")
+        with self.lock:
+            existing = self.mitigation_tasks.get(task_id)
+            if existing is not None:
+                if existing.token == token:
+                    return task_id
+                raise TaskAlreadyExistsException(f"A mitigation task {task_id} already exists (with another "
+                                                 "clientRequestToken): choose a new taskId.")
+            checked = validate_mapping(mapping, self.mitigation_actions)
+            findings = self._mitigation_targets(target, checked)
+            running = sum(1 for t in self.mitigation_tasks.values() if t.status == "IN_PROGRESS")
+            if running >= MAX_RUNNING_MITIGATION_TASKS:
+                raise LimitExceededException(f"{running} mitigation tasks are running (quota "
+                                             f"{MAX_RUNNING_MITIGATION_TASKS}); wait for one to finish.")
+            task = MitigationTask(task_id, token, target, checked, dict(self.mitigation_actions), findings, self.now())
+            self.mitigation_tasks[task_id] = task
+        if self.settings.get("synchronous_audits"):
+            self._run_mitigation(task, findings)
+        else:
+            threading.Thread(target=self._run_mitigation, args=(task, findings), name=f"mitigation-{task_id[:16]}",
+                             daemon=True).start()
+        return task_id
+
+    def _mitigation_targets(self, target: Any, mapping: dict[str, list[str]]) -> list[AuditFinding]:
+        if not isinstance(target, dict) or not target:
+            raise InvalidRequestException("target must give findingIds, or auditTaskId (optionally with "
+                                          "auditCheckToReasonCodeFilter).")
+        finding_ids, audit_task_id = target.get("findingIds"), target.get("auditTaskId")
+        reason_filter = target.get("auditCheckToReasonCodeFilter")
+        if (finding_ids is None) == (audit_task_id is None):
+            raise InvalidRequestException("target must give exactly one of findingIds and auditTaskId.")
+        if finding_ids is not None:
+            if reason_filter is not None:
+                raise InvalidRequestException("auditCheckToReasonCodeFilter goes with auditTaskId, not findingIds.")
+            if not isinstance(finding_ids, list) or not 1 <= len(finding_ids) <= 25:
+                raise InvalidRequestException("target.findingIds must list 1 to 25 finding ids; for more, "
+                                              "target the whole audit with auditTaskId.")
+            unknown = [f for f in finding_ids if f not in self.findings]
+            if unknown:
+                raise InvalidRequestException(f"Unknown finding id(s): {', '.join(map(str, unknown))}.")
+            return [self.findings[f] for f in dict.fromkeys(finding_ids)]
+        if audit_task_id not in self.audit_tasks:
+            raise InvalidRequestException(f"Audit task {audit_task_id} does not exist.")
+        if reason_filter is not None and not isinstance(reason_filter, dict):
+            raise InvalidRequestException("auditCheckToReasonCodeFilter must map check names to reason codes.")
+        findings = [self.findings[f] for f in self.findings_by_task.get(audit_task_id, [])]
+        findings = [f for f in findings if f.check_name in mapping]
+        if reason_filter:
+            findings = [f for f in findings if f.check_name not in reason_filter
+                        or f.reason_code in reason_filter[f.check_name]]
+        return findings
+
+    def _run_mitigation(self, task: MitigationTask, findings: list[AuditFinding]) -> None:
+        from .mitigation_effects import EFFECTS, ActionFailed
+
+        for finding in findings:
+            runs = task.executions[finding.finding_id]
+            if finding.is_suppressed:
+                for e in runs:
+                    e.status, e.message = "SKIPPED", "The finding is suppressed: suppressed findings are not mitigated."
+                continue
+            for i, execution in enumerate(runs):
+                if task.cancel_requested:
+                    break
+                action = task.actions[execution.action_name]
+                execution.status, execution.start_time = "IN_PROGRESS", self.now()
+                problem = mitigation_role_problem(self, action)
+                try:
+                    if problem:
+                        raise ActionFailed("INSUFFICIENT_PERMISSIONS", problem)
+                    with self.lock:
+                        EFFECTS[action.action_type](self, action, finding)
+                    execution.status = "COMPLETED"
+                except ActionFailed as exc:
+                    execution.status, execution.error_code, execution.message = "FAILED", exc.code, exc.message
+                except Exception as exc:  # a sandbox bug fails this execution, not the whole task
+                    log.exception("mitigation %s failed", action.name)
+                    execution.status, execution.error_code = "FAILED", "INTERNAL_ERROR"
+                    execution.message = f"The sandbox failed to apply {action.name}: {exc!r}"
+                execution.end_time = self.now()
+                if execution.status == "FAILED":
+                    for later in runs[i + 1:]:
+                        later.status, later.message = "SKIPPED", f"Skipped: {execution.action_name} failed first."
+                    break
+            if task.cancel_requested:
+                break
+        with self.lock:
+            if self.mitigation_tasks.get(task.task_id) is not task:
+                return  # reset while running
+            self._finish_mitigation(task)
+
+    def _finish_mitigation(self, task: MitigationTask) -> None:
+        if task.status != "IN_PROGRESS":
+            return
+        statuses = {e.status for runs in task.executions.values() for e in runs}
+        if task.cancel_requested:
+            for runs in task.executions.values():
+                for e in runs:
+                    if e.status in ("PENDING", "IN_PROGRESS"):
+                        e.status = "CANCELED"
+            task.status = "CANCELED"
+        else:
+            task.status = "FAILED" if "FAILED" in statuses else "COMPLETED"
+        task.end_time = self.now()
+
+    def mitigation_task(self, task_id: str) -> MitigationTask:
+        """Return the mitigation task ``task_id``."""
+        task = self.mitigation_tasks.get(task_id)
+        if task is None:
+            raise ResourceNotFoundException(f"Mitigation task {task_id} does not exist in this account and region.")
+        return task
+
+    def cancel_audit_mitigation_actions_task(self, task_id: str) -> None:
+        """Cancel a running mitigation task: what has not run is canceled, nothing is rolled back."""
+        with self.lock:
+            task = self.mitigation_task(task_id)
+            if task.status != "IN_PROGRESS":
+                raise InvalidRequestException(f"Mitigation task {task_id} is {task.status}: only IN_PROGRESS tasks "
+                                              "can be canceled.")
+            task.cancel_requested = True
+            self._finish_mitigation(task)
+
+    def list_audit_mitigation_actions_tasks(self, start: datetime, end: datetime, audit_task_id: str | None,
+                                            finding_id: str | None, status: str | None) -> list[MitigationTask]:
+        """Return the mitigation tasks started in [start, end], newest first, filtered."""
+        if start > end:
+            raise InvalidRequestException("startTime must not be after endTime.")
+        if status not in (None, "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED"):
+            raise InvalidRequestException(f"taskStatus must be IN_PROGRESS, COMPLETED, FAILED or CANCELED; got {status!r}.")
+        tasks = [t for t in self.mitigation_tasks.values() if start <= t.start_time <= end
+                 and status in (None, t.status)
+                 and (audit_task_id is None or t.target.get("auditTaskId") == audit_task_id
+                      or any(self.findings[f].task_id == audit_task_id for f in t.finding_ids if f in self.findings))
+                 and (finding_id is None or finding_id in t.finding_ids)]
+        return sorted(tasks, key=lambda t: t.start_time, reverse=True)
+
+    def list_audit_mitigation_actions_executions(self, task_id: str, finding_id: str,
+                                                 status: str | None) -> list[Execution]:
+        """Return the executions of one finding in one task, optionally of one status."""
+        if not task_id or not finding_id:
+            raise InvalidRequestException("taskId and findingId are both required.")
+        if status not in (None, "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED", "SKIPPED", "PENDING"):
+            raise InvalidRequestException(f"actionStatus {status!r} is not an execution status.")
+        task = self.mitigation_tasks.get(task_id)
+        if task is None:
+            return []
+        return [e for e in task.executions.get(finding_id, []) if status in (None, e.status)]
 
     # -- tags ------------------------------------------------------------------------------------------------------
     def tag(self, arn: str, tags: dict[str, str]) -> None:

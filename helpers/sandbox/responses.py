@@ -226,6 +226,60 @@ class DeviceDefenderResponse:
         self.dd_backend.delete_v2_logging_level(self._get_param("targetType"), self._get_param("targetName"))
         return EmptyResult()
 
+    # -- mitigation actions ------------------------------------------------------------------------------------
+    def create_mitigation_action(self) -> ActionResult:
+        b = self._json_body()
+        action = self.dd_backend.create_mitigation_action(self._path_param("actionName"), b.get("roleArn"),
+                                                          b.get("actionParams"), b.get("tags"))
+        return ActionResult({"actionArn": action.arn, "actionId": action.action_id})
+
+    def describe_mitigation_action(self) -> ActionResult:
+        return ActionResult(self.dd_backend.mitigation_action(self._path_param("actionName")).describe())
+
+    def update_mitigation_action(self) -> ActionResult:
+        b = self._json_body()
+        action = self.dd_backend.update_mitigation_action(self._path_param("actionName"), b.get("roleArn"),
+                                                          b.get("actionParams"))
+        return ActionResult({"actionArn": action.arn, "actionId": action.action_id})
+
+    def delete_mitigation_action(self) -> ActionResult:
+        self.dd_backend.delete_mitigation_action(self._path_param("actionName"))
+        return EmptyResult()
+
+    def list_mitigation_actions(self) -> ActionResult:
+        actions = self.dd_backend.list_mitigation_actions(self._get_param("actionType"))
+        page, token = self._page(actions)
+        return ActionResult({"actionIdentifiers": [{"actionName": a.name, "actionArn": a.arn,
+                                                    "creationDate": a.creation_date} for a in page],
+                             "nextToken": token})
+
+    # -- audit mitigation tasks --------------------------------------------------------------------------------
+    def start_audit_mitigation_actions_task(self) -> ActionResult:
+        b = self._json_body()
+        task_id = self.dd_backend.start_audit_mitigation_actions_task(
+            self._path_param("taskId"), b.get("target"), b.get("auditCheckToActionsMapping"), b.get("clientRequestToken"))
+        return ActionResult({"taskId": task_id})
+
+    def describe_audit_mitigation_actions_task(self) -> ActionResult:
+        return ActionResult(self.dd_backend.mitigation_task(self._path_param("taskId")).describe())
+
+    def cancel_audit_mitigation_actions_task(self) -> ActionResult:
+        self.dd_backend.cancel_audit_mitigation_actions_task(self._path_param("taskId"))
+        return EmptyResult()
+
+    def list_audit_mitigation_actions_tasks(self) -> ActionResult:
+        tasks = self.dd_backend.list_audit_mitigation_actions_tasks(
+            self._time_param("startTime", required=True), self._time_param("endTime", required=True),
+            self._get_param("auditTaskId"), self._get_param("findingId"), self._get_param("taskStatus"))
+        page, token = self._page(tasks)
+        return ActionResult({"tasks": [t.summary() for t in page], "nextToken": token})
+
+    def list_audit_mitigation_actions_executions(self) -> ActionResult:
+        executions = self.dd_backend.list_audit_mitigation_actions_executions(
+            self._get_param("taskId"), self._get_param("findingId"), self._get_param("actionStatus"))
+        page, token = self._page(executions)
+        return ActionResult({"actionsExecutions": [e.to_dict() for e in page], "nextToken": token})
+
     # -- request helpers ---------------------------------------------------------------------------------------
     def _path_param(self, name: str) -> str:
         value = self._get_param(name)
