@@ -445,9 +445,12 @@ class DeviceDefenderBackend(BaseBackend):
     def create_scheduled_audit(self, name: Any, frequency: Any, day_of_week: Any, day_of_month: Any,
                                target_check_names: Any, tags: Any) -> str:
         """Create a scheduled audit and return its ARN."""
+        from .iot_gaps import _validated_tags
+
         validate_name(name)
         validate_schedule(frequency, day_of_week, day_of_month)
         names = self._validate_check_names(target_check_names, "targetCheckNames")
+        validated_tags = _validated_tags(tags) if tags else None
         with self.lock:
             if name in self.scheduled_audits:
                 existing = self.scheduled_audits[name]
@@ -458,7 +461,9 @@ class DeviceDefenderBackend(BaseBackend):
             arn = f"arn:aws:iot:{self.region_name}:{self.account_id}:scheduledaudit/{name}"
             self.scheduled_audits[name] = ScheduledAudit(name, arn, frequency, day_of_week, day_of_month, names,
                                                          self.now(), tags)
-            return arn
+            if validated_tags:
+                self.tag(arn, validated_tags)
+        return arn
 
     def _scheduled(self, name: str) -> ScheduledAudit:
         audit = self.scheduled_audits.get(name)
@@ -488,8 +493,9 @@ class DeviceDefenderBackend(BaseBackend):
     def delete_scheduled_audit(self, name: str) -> None:
         """Delete a scheduled audit."""
         with self.lock:
-            self._scheduled(name)
+            audit = self._scheduled(name)
             del self.scheduled_audits[name]
+            self.tags.pop(audit.arn, None)
 
     def run_due_scheduled_audits(self) -> list[str]:
         """Start every scheduled audit that is due by the sandbox clock; return the task ids started."""
@@ -629,6 +635,9 @@ class DeviceDefenderBackend(BaseBackend):
         if not isinstance(name, str) or not MITIGATION_NAME_RE.match(name):
             raise InvalidRequestException(f"actionName must be 1 to 128 letters, digits, '_' or '-'; got {name!r}.")
         validate_role_arn(role_arn, "roleArn")
+        from .iot_gaps import _validated_tags
+
+        validated_tags = _validated_tags(tags) if tags else None
         with self.lock:
             if name in self.mitigation_actions:
                 existing = self.mitigation_actions[name]
@@ -638,10 +647,8 @@ class DeviceDefenderBackend(BaseBackend):
                 raise LimitExceededException(f"An account can have at most {MAX_MITIGATION_ACTIONS} mitigation actions.")
             action = MitigationAction(name, role_arn, params, self.region_name, self.account_id, self.now())
             self.mitigation_actions[name] = action
-            if tags:
-                from .iot_gaps import _validated_tags
-
-                self.tag(action.arn, _validated_tags(tags))
+            if validated_tags:
+                self.tag(action.arn, validated_tags)
             return action
 
     def mitigation_action(self, name: str) -> MitigationAction:

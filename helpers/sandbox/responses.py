@@ -55,6 +55,7 @@ class DeviceDefenderResponse:
     region: str
     body: Any
     querystring: dict[str, Any]
+    uri: str
     _get_param: Callable[..., Any]
     _get_bool_param: Callable[..., Any]
 
@@ -294,7 +295,10 @@ class DeviceDefenderResponse:
         return value
 
     def _page(self, items: list[Any]) -> tuple[list[Any], str | None]:
-        query = {k: v for k, v in self.querystring.items() if k not in ("nextToken", "maxResults")}
+        # moto fills ``querystring`` with the headers for a GET without a query: read the URL's own query instead
+        from urllib.parse import parse_qs, urlparse
+
+        query = {k: v for k, v in parse_qs(urlparse(self.uri).query).items() if k not in ("nextToken", "maxResults")}
         return paginate(items, self._get_param("maxResults"), self._get_param("nextToken"),
                         fingerprint=_fingerprint(query), cap=self.dd_backend.page_cap())
 
