@@ -1,0 +1,181 @@
+"""A small MQTT device simulator (paho-mqtt over mutual TLS), like Module 1's Lambda devices: each session connects
+with the device's certificate, publishes one temperature reading, and disconnects.
+
+It talks to a real broker: AWS IoT Core's ``iot:Data-ATS`` endpoint in aws mode (port 8883, server verified against
+the system's trust store, which holds Amazon Root CA 1), or any MQTT broker with TLS client authentication (the
+tests start mosquitto on 127.0.0.1). The sandbox has no MQTT broker: there, connection history is recorded through
+the sandbox's connections control instead (see :func:`helpers.fleet.connect_devices`).
+"""
+from __future__ import annotations
+
+import json
+import random
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import WorkshopError
+
+MQTT_TLS_PORT = 8883
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """What a device connects with: its MQTT client id and the files of its certificate and private key."""
+
+    client_id: str
+    cert_file: Path
+    key_file: Path
+    thing_name: str = ""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One finished MQTT session of a device (epoch seconds)."""
+
+    client_id: str
+    connected_at: float
+    disconnected_at: float
+    topic: str
+    payload: str
+
+
+def data_endpoint() -> str:
+    """Return the account's AWS IoT data endpoint (``iot:Data-ATS``) for the active target."""
+    from .target import client
+
+    return client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+
+
+def tls_context(identity: DeviceIdentity, ca_file: Path | None = None) -> ssl.SSLContext:
+    """Return a TLS client context presenting the device certificate and verifying the broker (system trust store,
+    or ``ca_file``)."""
+    for path in (identity.cert_file, identity.key_file):
+        if not Path(path).is_file():
+            raise WorkshopError(f"Device {identity.client_id}: {path} does not exist.",
+                                "Build the environment first (it writes certificates and keys under .workshop/keys/), "
+                                "or pass the right paths.")
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(str(identity.cert_file), str(identity.key_file))
+    except ssl.SSLError as exc:
+        raise WorkshopError(f"Device {identity.client_id}: the certificate and key do not load ({exc}).",
+                            "Check that the key file is the private key of that certificate.") from None
+    return context
+
+
+def reading(device: str) -> str:
+    """Return a temperature reading as JSON, like Module 1's devices (15.1 to 29.9 degrees)."""
+    return json.dumps({"device": device, "temperature": round(random.uniform(15.1, 29.9), 1),
+                       "timestamp": int(time.time())})
+
+
+def _client(identity: DeviceIdentity, context: ssl.SSLContext) -> Any:
+    """Return a paho MQTT 3.1.1 client for ``identity`` using ``context``."""
+    try:
+        import paho.mqtt.client as mqtt
+    except ImportError:
+        raise WorkshopError("The MQTT library paho-mqtt is not installed.",
+                            "Install the workshop's dependencies: `.venv/bin/pip install -e .`") from None
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=identity.client_id,
+                         protocol=mqtt.MQTTv311, clean_session=True)
+    client.tls_set_context(context)
+    return client
+
+
+def _connect(client: Any, identity: DeviceIdentity, host: str, port: int, timeout: float) -> None:
+    """Connect ``client`` and wait for the broker's CONNACK, raising a WorkshopError that names the problem."""
+    connected = threading.Event()
+    result: dict[str, Any] = {}
+
+    def on_connect(_c: Any, _u: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+        result["rc"] = reason_code
+        connected.set()
+
+    def on_disconnect(_c: Any, _u: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+        if not connected.is_set():  # closed before CONNACK: typically the broker refused the certificate
+            result["rc"] = f"connection closed by the broker before it answered: {reason_code}"
+            connected.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(host, port, keepalive=30)
+    except ssl.SSLError as exc:
+        raise WorkshopError(f"Device {identity.client_id}: TLS handshake with {host}:{port} failed ({exc.reason}).",
+                            "The broker did not accept the device certificate, or its own certificate is not trusted: "
+                            "check the certificate is registered and ACTIVE, and the CA file.") from None
+    except OSError as exc:
+        raise WorkshopError(f"Device {identity.client_id}: cannot reach {host}:{port} ({exc}).",
+                            "Check the endpoint (data_endpoint()) and that outbound port 8883 is open.") from None
+    client.loop_start()
+    if not connected.wait(timeout) or getattr(result.get("rc"), "is_failure", True):
+        client.disconnect()
+        client.loop_stop()
+        raise WorkshopError(f"Device {identity.client_id}: the broker at {host}:{port} did not accept the MQTT "
+                            f"connection ({result.get('rc', 'no answer within %.0f s' % timeout)}).",
+                            "Check that a policy allowing iot:Connect is attached to the certificate and that the "
+                            "certificate is ACTIVE.")
+
+
+def run_session(identity: DeviceIdentity, host: str, topic: str, *, port: int = MQTT_TLS_PORT,
+                ca_file: Path | None = None, hold_seconds: float = 0.0, timeout: float = 10.0,
+                payload: str | None = None) -> Session:
+    """Connect as ``identity``, publish one reading (QoS 1) to ``topic``, stay ``hold_seconds``, disconnect; return
+    the session."""
+    client = _client(identity, tls_context(identity, ca_file))
+    _connect(client, identity, host, port, timeout)
+    connected_at = time.time()
+    body = payload if payload is not None else reading(identity.thing_name or identity.client_id)
+    try:
+        info = client.publish(topic, body, qos=1)
+        info.wait_for_publish(timeout)
+        if not info.is_published():
+            raise WorkshopError(f"Device {identity.client_id}: publishing to {topic!r} was not acknowledged.",
+                                "Check that the policy allows iot:Publish on that topic.")
+        if hold_seconds > 0:
+            time.sleep(hold_seconds)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return Session(identity.client_id, connected_at, time.time(), topic, body)
+
+
+def run_devices(identities: Sequence[DeviceIdentity], host: str, topic_for: Any = None, *,
+                port: int = MQTT_TLS_PORT, ca_file: Path | None = None, sessions: int = 1, interval: float = 10.0,
+                hold_seconds: float = 1.0, timeout: float = 10.0) -> list[Session]:
+    """Run every device at once, ``sessions`` times ``interval`` seconds apart (so devices that share a certificate
+    are connected at the same time, as in Module 1); return all sessions, oldest first.
+
+    ``topic_for(identity)`` names each device's topic (default ``temperature-<client id>``).
+    """
+    topic_for = topic_for or (lambda ident: f"temperature-{ident.client_id}")
+    done: list[Session] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one(identity: DeviceIdentity) -> None:
+        try:
+            session = run_session(identity, host, topic_for(identity), port=port, ca_file=ca_file,
+                                  hold_seconds=hold_seconds, timeout=timeout)
+            with lock:
+                done.append(session)
+        except BaseException as exc:  # reported after all threads finished
+            with lock:
+                errors.append(exc)
+
+    for i in range(sessions):
+        threads = [threading.Thread(target=one, args=(ident,), daemon=True) for ident in identities]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + hold_seconds + 10)
+        if errors:
+            raise errors[0]
+        if i + 1 < sessions:
+            time.sleep(interval)
+    return sorted(done, key=lambda s: s.connected_at)
