@@ -425,6 +425,9 @@ def test_advancing_the_clock_runs_the_due_scheduled_audit(audit_env):
     assert task["auditDetails"][LOGGING]["checkRunStatus"] == "COMPLETED_NON_COMPLIANT"
     # ran once: not due again until another day passes
     assert control(audit_env, "POST", "/_sandbox/iot/scheduled-audits/run-due?region=us-east-1")["startedTaskIds"] == []
+    (forced,) = control(audit_env, "POST", "/_sandbox/iot/scheduled-audits/run-due?region=us-east-1",
+                        {"force": ["Daily"]})["startedTaskIds"]
+    assert wait_audit(iot, forced)["scheduledAuditName"] == "Daily"
 
 
 # -- logging ------------------------------------------------------------------------------------------------------

@@ -141,7 +141,10 @@ def register(app: "SandboxApp") -> None:
 
     @app.route("POST", "/_sandbox/iot/scheduled-audits/run-due")
     def run_due(request: "Request") -> dict[str, Any]:
-        return {"startedTaskIds": _call(lambda: _backend(request).run_due_scheduled_audits())}
+        force = _body(request).get("force", [])
+        if not isinstance(force, list) or not all(isinstance(n, str) for n in force):
+            raise SandboxError(400, '"force" must be a list of scheduled audit names to run now as if due.')
+        return {"startedTaskIds": _call(lambda: _backend(request).run_due_scheduled_audits(force))}
 
     @app.route("GET", "/_sandbox/iot/notifications")
     def notifications(request: "Request") -> dict[str, Any]:

@@ -497,12 +497,15 @@ class DeviceDefenderBackend(BaseBackend):
             del self.scheduled_audits[name]
             self.tags.pop(audit.arn, None)
 
-    def run_due_scheduled_audits(self) -> list[str]:
-        """Start every scheduled audit that is due by the sandbox clock; return the task ids started."""
+    def run_due_scheduled_audits(self, force: list[str] | None = None) -> list[str]:
+        """Start every scheduled audit that is due by the sandbox clock (and those named in ``force``, as if due
+        now); return the task ids started."""
         started = []
         with self.lock:
             now = self.now()
-            due = [a for a in self.scheduled_audits.values() if a.next_run <= now]
+            for name in force or []:
+                self._scheduled(name)
+            due = [a for a in self.scheduled_audits.values() if a.next_run <= now or a.name in (force or [])]
             tasks = []
             for audit in due:
                 enabled = [n for n in audit.target_check_names if n in self.enabled_checks()]
