@@ -6,12 +6,14 @@ SANDBOX_PORT ?= 5000
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: lab test sandbox bench strip check-clean clean help
+.PHONY: lab test sandbox bench images strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
 	@echo "make test     run every test: unit, sandbox conformance, notebooks (nbval), browser"
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
+	@echo "make bench    scale measurements (seeding, audit, mitigation)"
+	@echo "make images   regenerate images/ from real runs (charts, browser screenshots)"
 	@echo "make strip    remove outputs from the notebooks (nbstripout)"
 	@echo "make clean    remove the virtual environment, caches and local state"
 
@@ -36,6 +38,15 @@ sandbox: $(VENV)/.runtime
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_mitigation.py
+	$(BIN)/python benchmarks/bench_fleet.py
+
+images: $(VENV)/.test
+	$(BIN)/python -m pytest tests/browser -q
+	$(BIN)/python tools/make_images.py
 
 strip: $(VENV)/.test
 	$(BIN)/nbstripout notebooks/*.ipynb

@@ -477,7 +477,7 @@ class MitigationLauncher(Panel):
         self.confirm = widgets.Checkbox(value=False, description="I understand this changes the account",
                                         indent=False, layout=widgets.Layout(width="30em"))
         self.start_button = widgets.Button(description="Confirm and start", button_style="danger", icon="play",
-                                           disabled=True)
+                                           disabled=True, layout=widgets.Layout(width="14em"))
         self.preview = widgets.HTML()
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", bar_style="info")
         self.progress_label = widgets.HTML()
