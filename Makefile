@@ -43,6 +43,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_mitigation.py
 	$(BIN)/python benchmarks/bench_fleet.py
+	$(BIN)/python benchmarks/bench_checks.py
 
 images: $(VENV)/.test
 	$(BIN)/python -m pytest tests/browser -q

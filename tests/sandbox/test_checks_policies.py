@@ -6,7 +6,6 @@ placeholders ``region`` and ``account-id`` kept as the guide writes them.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -289,7 +288,8 @@ def test_mqtt_filters_covering():
 
 # --- speed --------------------------------------------------------------------------------------------------
 
-def test_ten_thousand_policies_in_well_under_a_second():
+def test_ten_thousand_policies_are_each_judged():
+    """Scale correctness (the speed is measured in benchmarks/bench_checks.py, not asserted here)."""
     marker = uuid.uuid4().hex  # distinct texts from the other tests, so nothing is cached yet
     variants = [doc(allow("iot:*", "*", Sid=f"{marker}-{i}")) for i in range(3)]
     variants += [doc(allow("iot:Connect", A + f"client/{THING}", Condition=ATTACHED, Sid=f"{marker}-{i}"),
@@ -298,11 +298,7 @@ def test_ten_thousand_policies_in_well_under_a_second():
                      deny("iot:Subscribe", A + "topicfilter/admin/#"))
                  for i in range(7)]
     snap = snapshot(*(variants[i % len(variants)] for i in range(10_000)))
-    started = time.perf_counter()
     broad = iot_policy_overly_permissive(snap)
     misconfigured = iot_policy_potential_misconfiguration(snap)
-    elapsed = time.perf_counter() - started
     assert broad.total_resources == misconfigured.total_resources == 10_000
     assert len(broad.findings) == 3000 and len(misconfigured.findings) == 7000
-    print(f"10,000 policies through both checks: {elapsed:.3f} s")
-    assert elapsed < 1.0, f"{elapsed:.3f} s"  # measured ~0.05-0.15 s; the bound leaves room for slow CI
