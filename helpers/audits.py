@@ -395,8 +395,9 @@ def create_scheduled_audit(scheduled_audit_name: str, *, frequency: str, day_of_
         names = resolve_check_names(check_names)
         _enabled_or_fail(names)
     kwargs: dict[str, Any] = {"scheduledAuditName": scheduled_audit_name, "targetCheckNames": names, **schedule}
-    if tags:
-        kwargs["tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    # tagged like everything the workshop creates, so 99-cleanup finds it
+    all_tags = {"workshop": "iot-audit-module2", **(tags or {})}
+    kwargs["tags"] = [{"Key": k, "Value": v} for k, v in all_tags.items()]
     try:
         return target.client("iot").create_scheduled_audit(**kwargs)["scheduledAuditArn"]
     except ClientError as exc:

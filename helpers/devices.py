@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import WorkshopError
 
@@ -147,11 +147,13 @@ def run_session(identity: DeviceIdentity, host: str, topic: str, *, port: int = 
 
 def run_devices(identities: Sequence[DeviceIdentity], host: str, topic_for: Any = None, *,
                 port: int = MQTT_TLS_PORT, ca_file: Path | None = None, sessions: int = 1, interval: float = 10.0,
-                hold_seconds: float = 1.0, timeout: float = 10.0) -> list[Session]:
+                hold_seconds: float = 1.0, timeout: float = 10.0,
+                progress: Callable[[str], None] | None = None) -> list[Session]:
     """Run every device at once, ``sessions`` times ``interval`` seconds apart (so devices that share a certificate
     are connected at the same time, as in Module 1); return all sessions, oldest first.
 
-    ``topic_for(identity)`` names each device's topic (default ``temperature-<client id>``).
+    ``topic_for(identity)`` names each device's topic (default ``temperature-<client id>``); ``progress`` (e.g.
+    ``print``) gets one line per round. The run is bounded: at most ``sessions`` rounds.
     """
     topic_for = topic_for or (lambda ident: f"temperature-{ident.client_id}")
     done: list[Session] = []
@@ -176,6 +178,9 @@ def run_devices(identities: Sequence[DeviceIdentity], host: str, topic_for: Any 
             t.join(timeout + hold_seconds + 10)
         if errors:
             raise errors[0]
+        if progress is not None:
+            progress(f"round {i + 1}/{sessions}: {', '.join(ident.client_id for ident in identities)} connected, "
+                     f"published and disconnected")
         if i + 1 < sessions:
             time.sleep(interval)
     return sorted(done, key=lambda s: s.connected_at)

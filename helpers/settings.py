@@ -47,7 +47,7 @@ AUDIT_POLICY_ACTIONS: tuple[str, ...] = (
 DAILY_AUDIT_NAME = "AWSIoTDeviceDefenderDailyAudit"
 DEFAULT_AUDIT_ROLE_NAME = "IoTDeviceDefenderAuditRole"
 DEFAULT_SNS_ROLE_NAME = "IoTDeviceDefenderAuditSNSRole"
-DEFAULT_TOPIC_NAME = "BadIoTDevices"
+DEFAULT_TOPIC_NAME = "BadDevices"  # as the module says (the original stack created BadIoTDevices)
 WORKSHOP_TAG = {"Key": "workshop", "Value": "iot-audit-module2"}
 IOT_SERVICE = "iot.amazonaws.com"
 

@@ -1,7 +1,10 @@
 """The local record of what the workshop created: ``.workshop/state.json`` (git-ignored), one entry per run.
 
 IoT things cannot be tagged, so this file (plus the ``workshop`` thing attribute) is how cleanup finds them. It holds
-ids and names only, never key material; keys live in ``.workshop/keys/<run id>/`` with mode 0600.
+ids and names only, never key material; keys live in ``.workshop/keys/<run id>/`` with mode 0600. Resources are listed
+per kind under the names :mod:`helpers.cleanup` reads ("things", "certificates", "policies", "roles", "topics",
+"mitigation_actions", "scheduled_audits", "thing_groups", "suppressions" as ``{"checkName", "resourceIdentifier"}``,
+...).
 ``WORKSHOP_STATE_DIR`` moves the folder (tests use a temporary one).
 """
 from __future__ import annotations

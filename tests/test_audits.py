@@ -236,7 +236,8 @@ def test_scheduled_audit_lifecycle(env):
     arn = audits.create_scheduled_audit("WeeklyCerts", frequency="weekly", day_of_week="tue",
                                         check_names=[SHARED, EXPIRING], tags={"team": "iot"})
     assert arn.endswith(":scheduledaudit/WeeklyCerts")
-    assert env.iot.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "iot"}]
+    assert env.iot.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "iot"},
+                                                                       {"Key": "workshop", "Value": "iot-audit-module2"}]
     audits.create_scheduled_audit("Everything", frequency="DAILY")  # default: every enabled check
     frame = audits.list_scheduled_audits().set_index("name")
     assert frame.loc["WeeklyCerts", "day of week"] == "TUE" and frame.loc["WeeklyCerts", "checks"] == 2

@@ -103,9 +103,11 @@ def test_two_devices_sharing_one_certificate_publish_at_the_same_time(broker):
     shared = certs.issue("SensorDevices (shared)", broker.ca)
     devices = [_identity(broker.folder, f"dev{i}", shared, f"SensorDevice0{i}") for i in (1, 2)]
     watcher, received = _subscriber(broker, "#")
+    progress: list[str] = []
     try:
         sessions = run_devices(devices, "127.0.0.1", lambda d: f"temperature-device-{d.client_id[-2:]}",
-                               port=broker.port, ca_file=broker.ca_file, sessions=2, interval=0.2, hold_seconds=0.5)
+                               port=broker.port, ca_file=broker.ca_file, sessions=2, interval=0.2, hold_seconds=0.5,
+                               progress=progress.append)
         deadline = time.monotonic() + 5
         while len(received) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -113,6 +115,7 @@ def test_two_devices_sharing_one_certificate_publish_at_the_same_time(broker):
         watcher.disconnect()
         watcher.loop_stop()
     assert len(sessions) == 4 and len(received) == 4
+    assert [line.split(":")[0] for line in progress] == ["round 1/2", "round 2/2"]
     assert {s.client_id for s in sessions} == {"SensorDevice01", "SensorDevice02"}
     first = sorted(sessions, key=lambda s: s.connected_at)[:2]
     assert first[0].client_id != first[1].client_id

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from helpers import certs, fleet, state
+from helpers import certs, fleet, state, target
 from helpers.errors import WorkshopError
 from helpers.sandbox.catalog import CHECK_NAMES, ORIGINAL_14
 from tests.builders import configure_audit, wait_audit
@@ -18,6 +18,14 @@ def state_dir(tmp_path, monkeypatch):
     """A private .workshop folder for each test."""
     monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
     return tmp_path / ".workshop"
+
+
+@pytest.fixture
+def aws_mode(monkeypatch):
+    """The helpers believe they talk to a real account (111122223333); the clients still reach the sandbox."""
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    monkeypatch.setattr(target, "caller_identity",
+                        lambda: {"account": "111122223333", "arn": "arn:aws:iam::111122223333:user/attendee"})
 
 
 def run_audit(iot, checks) -> tuple[str, dict]:
@@ -64,7 +72,88 @@ def test_module1_resources_match_the_original_stack(sandbox):
     audit_role = env.audit_role_arn.rsplit("/", 1)[1]
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=audit_role)["AttachedPolicies"]] == [
         fleet.AUDIT_POLICY_ARN]
-    assert all(r["ok"] for r in fleet.verify_workshop_environment(env)), fleet.verify_workshop_environment(env)
+    for role_arn in (env.audit_role_arn, env.sns_role_arn):  # trusted by IoT, for this account only
+        trust = iam.get_role(RoleName=role_arn.rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "iot.amazonaws.com"},
+                                       "Action": "sts:AssumeRole",
+                                       "Condition": {"StringEquals": {"aws:SourceAccount": sandbox.account}}}]
+    assert env.sns_topic_arn == f"arn:aws:sns:us-east-1:{sandbox.account}:BadDevices"
+    config = iot.describe_account_audit_configuration()
+    assert not (config.get("auditNotificationTargetConfigurations") or {}).get("SNS", {}).get("enabled")
+
+
+def test_verify_is_a_table_with_a_fix_for_each_gap(sandbox):
+    env = fleet.build_workshop_environment()
+    table = fleet.verify_workshop_environment(env)
+    assert list(table.columns) == ["item", "expected", "actual", "ok", "fix"]
+    assert set(table["ok"]) == {"✓"} and set(table["fix"]) == {""}, table.to_string()
+    assert len(table) >= 14
+    sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="INACTIVE")  # Module 2's mitigation
+    sandbox.iot.detach_thing_principal(thingName="SensorDevice02", principal=env.certificate_arn)
+    table = fleet.verify_workshop_environment()
+    gaps = table[table["ok"] == "✗"].set_index("item")
+    assert list(gaps.index) == ["SensorDevice02 uses the shared certificate", "shared certificate status"]
+    assert gaps.loc["shared certificate status", "actual"] == "INACTIVE"
+    assert "reactivate_certificate()" in gaps.loc["shared certificate status", "fix"]
+    assert "attach_thing_principal(thingName='SensorDevice02'" in gaps.loc[
+        "SensorDevice02 uses the shared certificate", "fix"]
+
+
+def test_reactivate_certificate_undoes_the_deactivation_and_is_idempotent(sandbox):
+    env = fleet.build_workshop_environment(connect=False)
+    status = lambda: sandbox.iot.describe_certificate(certificateId=env.certificate_id)[  # noqa: E731
+        "certificateDescription"]["status"]
+    assert "already ACTIVE" in fleet.reactivate_certificate()
+    sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="INACTIVE")
+    assert "ACTIVE again" in fleet.reactivate_certificate(env)
+    assert status() == "ACTIVE"
+    assert "already ACTIVE" in fleet.reactivate_certificate(certificate_id=env.certificate_id)
+    assert status() == "ACTIVE"
+
+
+def test_reactivate_certificate_refuses_what_it_cannot_or_may_not_change(sandbox):
+    env = fleet.build_workshop_environment(connect=False)
+    foreign = sandbox.iot.create_keys_and_certificate(setAsActive=False)["certificateId"]
+    with pytest.raises(WorkshopError) as e:
+        fleet.reactivate_certificate(certificate_id=foreign)
+    assert "not created by the workshop" in e.value.problem
+    sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="REVOKED")
+    with pytest.raises(WorkshopError) as e:
+        fleet.reactivate_certificate()
+    assert "REVOKED" in e.value.problem and "rebuild=True" in e.value.fix
+
+
+def test_aws_mode_reactivation_needs_confirmation(sandbox, monkeypatch):
+    env = fleet.build_workshop_environment(connect=False)
+    sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="INACTIVE")
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    with pytest.raises(WorkshopError) as e:
+        fleet.reactivate_certificate()
+    assert f"certificate {env.certificate_id}: INACTIVE -> ACTIVE" in e.value.problem and "confirm=True" in e.value.fix
+    assert sandbox.iot.describe_certificate(certificateId=env.certificate_id)["certificateDescription"][
+        "status"] == "INACTIVE"
+    assert "ACTIVE again" in fleet.reactivate_certificate(confirm=True)
+    assert "already ACTIVE" in fleet.reactivate_certificate(confirm=False)
+
+
+def test_aws_mode_stops_at_a_bad_devices_topic_the_workshop_did_not_create(sandbox, monkeypatch):
+    arn = sandbox.client("sns").create_topic(Name="BadDevices")["TopicArn"]  # e.g. made by hand for the module
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    with pytest.raises(WorkshopError) as e:
+        fleet.build_workshop_environment(confirm=True, connect=False)
+    assert "SNS topic named BadDevices already exists" in e.value.problem and arn in e.value.problem
+    assert "Delete or rename that topic" in e.value.fix
+    assert sandbox.iot.list_things()["things"] == [] and state.runs() == []
+
+
+def test_sandbox_reuses_a_foreign_bad_devices_topic_and_cleanup_leaves_it(sandbox):
+    sns = sandbox.client("sns")
+    arn = sns.create_topic(Name="BadDevices")["TopicArn"]
+    env = fleet.build_workshop_environment(connect=False)
+    assert env.sns_topic_arn == arn
+    assert "topics" not in fleet.cleanup().planned
+    fleet.cleanup(dry_run=False)
+    assert [t["TopicArn"] for t in sns.list_topics()["Topics"]] == [arn]
 
 
 def test_everything_created_is_tagged_with_the_workshop_and_run(sandbox):
@@ -92,10 +181,11 @@ def test_private_key_is_0600_in_a_git_ignored_folder_and_never_in_the_state(sand
     assert ".workshop/" in ignored
 
 
-def test_building_again_returns_the_existing_environment(sandbox):
+def test_building_again_returns_the_existing_environment(sandbox, capsys):
     first = fleet.build_workshop_environment()
     again = fleet.build_workshop_environment()
-    assert again == first
+    assert again == first and again.reused and not first.reused
+    assert "already existed; nothing was changed" in capsys.readouterr().out
     assert len(state.runs("module1")) == 1
     assert len(sandbox.iot.list_certificates()["certificates"]) == 1
 
@@ -115,23 +205,24 @@ def test_foreign_things_with_the_same_names_are_not_taken_over(sandbox):
     assert "SensorDevice01 already exists" in e.value.problem and "cleanup" in e.value.fix
 
 
-def test_aws_mode_changes_nothing_without_confirmation(sandbox, monkeypatch):
-    monkeypatch.setattr(fleet, "is_sandbox", lambda: False)
-    monkeypatch.setattr(fleet, "account_id", lambda: "111122223333")
+def test_aws_mode_changes_nothing_without_confirmation(sandbox, aws_mode):
     with pytest.raises(WorkshopError) as e:
         fleet.build_workshop_environment()
     assert "real AWS account ••••••••3333" in e.value.problem and "DevicePolicy-" in e.value.problem
+    assert "SNS topic BadDevices" in e.value.problem
     assert "confirm=True" in e.value.fix
     with pytest.raises(WorkshopError):
         fleet.build_fleet(40)
     assert sandbox.iot.list_things()["things"] == [] and state.runs() == []
 
 
-def test_aws_mode_caps_fleet_size(sandbox, monkeypatch):
-    monkeypatch.setattr(fleet, "is_sandbox", lambda: False)
+def test_aws_mode_caps_fleet_size(sandbox, aws_mode):
     with pytest.raises(WorkshopError) as e:
         fleet.build_fleet(fleet.MAX_AWS_FLEET + 1, confirm=True)
-    assert "sandbox" in e.value.fix
+    assert "sandbox" in e.value.fix and f"max_aws_devices={fleet.MAX_AWS_FLEET + 1}" in e.value.fix
+    with pytest.raises(WorkshopError) as e:  # explicitly allowed: past the cap, stopped only by the confirmation
+        fleet.build_fleet(fleet.MAX_AWS_FLEET + 1, max_aws_devices=fleet.MAX_AWS_FLEET + 1)
+    assert "confirm=True" in e.value.fix and state.runs() == []
 
 
 # -- fleets ---------------------------------------------------------------------------------------------------------

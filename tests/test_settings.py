@@ -206,7 +206,7 @@ def test_sns_alerts(sandbox):
     sns, iam = sandbox.client("sns"), sandbox.client("iam")
     settings.configure_audit(check_names=[LOGGING], daily_audit=False)
     outcome = settings.configure_sns_alerts()
-    assert outcome.data == {"targetArn": "arn:aws:sns:us-east-1:123456789012:BadIoTDevices",
+    assert outcome.data == {"targetArn": "arn:aws:sns:us-east-1:123456789012:BadDevices",
                             "roleArn": "arn:aws:iam::123456789012:role/IoTDeviceDefenderAuditSNSRole"}
     attached = iam.list_attached_role_policies(RoleName="IoTDeviceDefenderAuditSNSRole")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [SNS_POLICY]
