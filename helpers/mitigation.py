@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Union
 
 import pandas as pd
 from botocore.exceptions import ClientError
 
 from . import target
-from .audits import WidgetProgress, progress_reporter
+from .audits import AuditProgress, WidgetProgress, progress_reporter
 from .checks import allowed_actions, resolve_check_name, title
 from .errors import WorkshopError
 from .findings import certificate_ids_of, describe_finding
@@ -44,7 +43,6 @@ ACTION_TYPES: dict[str, dict[str, Any]] = {
         "effect": "publishes the finding to an SNS topic"},
 }
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-FINISHED = ("COMPLETED", "FAILED", "CANCELED")
 MAX_FINDING_IDS = 25
 
 
@@ -277,28 +275,15 @@ def start_mitigation_task(mapping: dict[str, Iterable[str] | str], *, finding_id
 
 
 # -- waiting, executions, verification ------------------------------------------------------------------------------
-@dataclass
-class MitigationProgress:
-    """Where a mitigation task is (same interface as the audit progress, so the same displays work)."""
-
-    task_id: str
-    status: str
-    done: int
-    total: int
-    elapsed: float
-    description: dict[str, Any]
-
-    @property
-    def finished(self) -> bool:
-        """Return True once the task is no longer IN_PROGRESS."""
-        return self.status in FINISHED
+class MitigationProgress(AuditProgress):
+    """Where a mitigation task is: the audit progress's fields and displays, counted in findings."""
 
     def text(self) -> str:
         """Return a one-line summary of the task's progress."""
         return f"Mitigation {self.task_id}: {self.status} — {self.done}/{self.total} findings done ({self.elapsed:.0f} s)"
 
     @classmethod
-    def from_description(cls, task_id: str, d: dict[str, Any], elapsed: float) -> "MitigationProgress":
+    def from_task(cls, task_id: str, d: dict[str, Any], elapsed: float) -> "MitigationProgress":
         """Return the progress of a DescribeAuditMitigationActionsTask response."""
         stats = d.get("taskStatistics") or {}
         total = sum(s.get("totalFindingsCount", 0) for s in stats.values())
@@ -329,7 +314,7 @@ def wait_for_mitigation_task(task_id: str, *, timeout: float = 600, poll_interva
     started = time.monotonic()
     while True:
         d = describe_mitigation_task(task_id)
-        state = MitigationProgress.from_description(task_id, d, time.monotonic() - started)
+        state = MitigationProgress.from_task(task_id, d, time.monotonic() - started)
         if report is not None:
             report(state)
         if state.finished:
