@@ -58,6 +58,8 @@ def pytest_configure(config) -> None:  # noqa: ANN001
         "AWS_EC2_METADATA_DISABLED": "true",
         "MPLBACKEND": "Agg",
     })
+    # 05-automate-at-scale builds 5,000 devices for attendees; the test run proves the same flow on 300
+    os.environ.setdefault("WORKSHOP_FLEET_SIZE", "300")
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
         os.environ.pop(var, None)
 

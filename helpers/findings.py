@@ -293,3 +293,32 @@ def things_sharing_certificate(finding_id: str) -> pd.DataFrame:
                          "other certificates": ", ".join(others)})
     return pd.DataFrame(rows, columns=["thing", "thing type", "attributes", "certificate id", "certificate status",
                                        "other certificates"])
+
+
+def suppress_finding(finding_id: str, *, days: int | None = 30, description: str = "") -> str:
+    """Suppress future findings of this finding's check on its resource for ``days`` (None: indefinitely); return
+    what was done. Suppressed findings still appear (isSuppressed) but no longer make the check non-compliant."""
+    from datetime import timedelta
+
+    finding = describe_finding(finding_id)
+    kwargs: dict[str, Any] = {"checkName": finding["checkName"],
+                              "resourceIdentifier": finding["nonCompliantResource"]["resourceIdentifier"],
+                              "description": description or f"accepted risk (finding {finding_id})",
+                              "clientRequestToken": f"suppress-{finding_id}"[:64]}
+    if days is None:
+        kwargs["suppressIndefinitely"] = True
+    else:
+        if days < 1:
+            raise WorkshopError(f"days={days} would end the suppression before it starts.",
+                                "Give a number of days >= 1, or days=None to suppress indefinitely.")
+        kwargs["expirationDate"] = datetime.now(timezone.utc) + timedelta(days=days)
+    try:
+        _iot().create_audit_suppression(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+            raise
+        kwargs.pop("clientRequestToken")
+        _iot().update_audit_suppression(**kwargs)
+        return f"Updated the suppression of {finding['checkName']} for {resource_label(kwargs['resourceIdentifier'])}."
+    until = "indefinitely" if days is None else f"for {days} days"
+    return f"Suppressed {finding['checkName']} for {resource_label(kwargs['resourceIdentifier'])} {until}."

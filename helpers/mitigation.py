@@ -361,3 +361,16 @@ def cancel_mitigation_task(task_id: str) -> str:
         raise aws_error(exc, f"Could not cancel the mitigation task {task_id}.",
                         "Only IN_PROGRESS tasks can be canceled.") from None
     return f"Canceled mitigation task {task_id}: actions not yet run were canceled; nothing was rolled back."
+
+
+def ensure_thing_group(name: str, *, description: str = "") -> str:
+    """Create the thing group (e.g. a quarantine group) if missing, tagged for clean-up; return its ARN."""
+    iot = _iot()
+    try:
+        return iot.describe_thing_group(thingGroupName=name)["thingGroupArn"]
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise aws_error(exc, f"Could not look up the thing group {name}.", "Check your IoT permissions.") from None
+    return iot.create_thing_group(thingGroupName=name,
+                                  thingGroupProperties={"thingGroupDescription": description or name},
+                                  tags=[{"Key": "workshop", "Value": "iot-audit-module2"}])["thingGroupArn"]

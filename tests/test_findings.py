@@ -185,3 +185,21 @@ def test_scheduled_audit_listings_page_through_one_item_pages(sandbox):
     assert list(audits.list_scheduled_audits()["name"]) == ["A", "B", "C"]
     with pytest.raises(WorkshopError, match="Scheduled audits still run"):  # finds the schedules on pages 1 to 3
         settings.disable_checks([LOGGING])
+
+
+def test_suppress_finding_with_expiry_then_indefinitely(sandbox):
+    from tests.builders import configure_audit, register_cert, shared_sessions, wait_audit
+    from helpers import sandbox as sb
+
+    configure_audit(sandbox.iot, sandbox.client("iam"), ["DEVICE_CERTIFICATE_SHARED_CHECK"])
+    cert = register_cert(sandbox.iot)
+    sb.record_connections(shared_sessions(cert))
+    task = sandbox.iot.start_on_demand_audit_task(targetCheckNames=["DEVICE_CERTIFICATE_SHARED_CHECK"])["taskId"]
+    wait_audit(sandbox.iot, task)
+    (finding,) = sandbox.iot.list_audit_findings(taskId=task)["findings"]
+    assert "for 30 days" in findings.suppress_finding(finding["findingId"], days=30)
+    assert "Updated" in findings.suppress_finding(finding["findingId"], days=None)
+    (row,) = sandbox.iot.list_audit_suppressions()["suppressions"]
+    assert row["suppressIndefinitely"] is True
+    with pytest.raises(WorkshopError, match="days=0"):
+        findings.suppress_finding(finding["findingId"], days=0)

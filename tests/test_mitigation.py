@@ -114,3 +114,10 @@ def test_unknown_task_and_cancel_messages(module):  # noqa: F811
     with pytest.raises(WorkshopError, match="Only IN_PROGRESS"):
         m.cancel_mitigation_task(task)
     assert m.delete_mitigation_action("Update-device-certificate").startswith("Deleted")
+
+
+def test_ensure_thing_group_is_idempotent_and_tagged(sandbox):
+    first = m.ensure_thing_group("Quarantine")
+    assert m.ensure_thing_group("Quarantine") == first
+    assert sandbox.iot.list_tags_for_resource(resourceArn=first)["tags"] == [
+        {"Key": "workshop", "Value": "iot-audit-module2"}]
