@@ -40,10 +40,7 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
-	$(BIN)/python benchmarks/bench_audit.py
-	$(BIN)/python benchmarks/bench_mitigation.py
-	$(BIN)/python benchmarks/bench_fleet.py
-	$(BIN)/python benchmarks/bench_checks.py
+	$(BIN)/python benchmarks/run_all.py
 
 images: $(VENV)/.test
 	$(BIN)/python -m pytest tests/browser -q

@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--audit", action="store_true", help="also audit every check and compare with the truth")
+    parser.add_argument("--findings-table", action="store_true",
+                        help="also time helpers.findings.list_findings (the findings DataFrame) for the audit")
     parser.add_argument("--cleanup", action="store_true",
                         help="also time cleanup(dry_run=False) (slow: about 5 API calls per device)")
     args = parser.parse_args()
@@ -65,7 +67,9 @@ def main() -> None:
     print(f"# python {platform.python_version()}, {os.cpu_count()} cores, in-process sandbox at {server.endpoint}")
     print(f"{'devices':>8} {'certs':>7} {'keys+certs s':>12} {'cas+policies s':>14} {'register s':>10} "
           f"{'history s':>9} {'total s':>8}" + (f" {'audit s':>8} {'match':>6}" if args.audit else "")
+          + (f" {'findings':>8} {'table s':>8}" if args.findings_table and args.audit else "")
           + (f" {'cleanup s':>9} {'ms/device':>9}" if args.cleanup else ""))
+    rows: list[dict[str, float]] = []
     try:
         for n in args.devices:
             _reset(server.endpoint)
@@ -78,6 +82,15 @@ def main() -> None:
                 seconds, task = _audit(n)
                 mismatches = fleet.compare_findings(built.expected_findings, task)
                 row += f" {seconds:>8.2f} {'yes' if not mismatches else 'NO':>6}"
+                measured = {"devices": n, "seed": t["total"], "audit": seconds}
+                if args.findings_table:
+                    from helpers import findings
+
+                    f0 = time.perf_counter()
+                    frame = findings.list_findings(task)
+                    measured["table"] = time.perf_counter() - f0
+                    row += f" {len(frame):>8} {measured['table']:>8.2f}"
+                rows.append(measured)
             if args.cleanup:
                 c = time.perf_counter()
                 fleet.cleanup(dry_run=False)
@@ -86,6 +99,11 @@ def main() -> None:
             print(row, flush=True)
     finally:
         server.stop()
+    if len(rows) >= 2:
+        small, large = rows[0], rows[-1]
+        ratio = large["devices"] / small["devices"]
+        growth = ", ".join(f"{k} {large[k] / max(small[k], 1e-9):.1f}x" for k in ("seed", "audit", "table") if k in large)
+        print(f"# growth {large['devices']}/{small['devices']} devices = {ratio:.0f}x: {growth} (linear = {ratio:.0f}x)")
     print(f"# peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
