@@ -13,7 +13,8 @@ from tests.test_cli_sandbox import AWS, aws
 pytestmark = [pytest.mark.cli, pytest.mark.skipif(AWS is None, reason="the AWS CLI is part of the test extra")]
 
 
-def test_cli_audit_flow(tmp_path):
+def fresh_sandbox_with_audit_role() -> str:
+    """Reset the served sandbox and create the audit role through the CLI; return the role's ARN."""
     import os
 
     urllib.request.urlopen(urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", data=b"",
@@ -22,6 +23,11 @@ def test_cli_audit_flow(tmp_path):
                json.dumps(IOT_TRUST))["Role"]["Arn"]
     aws("iam", "attach-role-policy", "--role-name", "IoTAuditRole", "--policy-arn",
         "arn:aws:iam::aws:policy/service-role/AWSIoTDeviceDefenderAudit")
+    return role
+
+
+def test_cli_audit_flow(tmp_path):
+    role = fresh_sandbox_with_audit_role()
     aws("iot", "update-account-audit-configuration", "--role-arn", role, "--audit-check-configurations",
         json.dumps({"LOGGING_DISABLED_CHECK": {"enabled": True}, "DEVICE_CERTIFICATE_EXPIRING_CHECK": {"enabled": True}}))
     pem_file = tmp_path / "cert.pem"
@@ -55,17 +61,9 @@ def test_cli_audit_flow(tmp_path):
 
 def test_cli_mitigation_flow(tmp_path):
     """define-action -> start-task -> describe-task -> list-executions, as the AWS CLI sends them."""
-    import os
-
-    from helpers import sandbox as sb  # noqa: F401 - documents that the server is the sandbox
     from tests.builders import PERMISSIVE
 
-    urllib.request.urlopen(urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", data=b"",
-                                                  method="POST")).close()
-    role = aws("iam", "create-role", "--role-name", "IoTAuditRole", "--assume-role-policy-document",
-               json.dumps(IOT_TRUST))["Role"]["Arn"]
-    aws("iam", "attach-role-policy", "--role-name", "IoTAuditRole", "--policy-arn",
-        "arn:aws:iam::aws:policy/service-role/AWSIoTDeviceDefenderAudit")
+    role = fresh_sandbox_with_audit_role()
     blank_role = aws("iam", "create-role", "--role-name", "BlankPolicyRole", "--assume-role-policy-document",
                      json.dumps(IOT_TRUST))["Role"]["Arn"]
     aws("iam", "attach-role-policy", "--role-name", "BlankPolicyRole", "--policy-arn",
