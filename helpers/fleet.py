@@ -103,8 +103,15 @@ def _module1_changes(run_id: str) -> list[str]:
 def _existing_module1() -> WorkshopEnvironment | None:
     """Return the Module 1 environment already built in this target/region when its things still exist."""
     iot, account = target.client("iot"), account_id()
+    instance, told = target.sandbox_instance(), False
     for run in reversed(state.runs("module1")):
         if "environment" not in run or run.get("account") != account:
+            continue
+        if instance and run.get("sandbox_instance", instance) != instance:
+            if not told:
+                told = True
+                print(f"The Module 1 environment recorded at {run.get('created', '?')[:19]} (run {run['run_id']}) was "
+                      "built in a sandbox that has since restarted, so it is gone.")
             continue
         try:
             for thing in MODULE1_THINGS:

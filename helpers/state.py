@@ -86,8 +86,13 @@ def start_run(kind: str, run_id: str, account: str, **details: Any) -> dict[str,
         if run_id in state["runs"]:
             raise WorkshopError(f"Run {run_id} is already recorded in {state_file()}.",
                                 "Use a new run id (leave run_id unset to get one).")
+        from . import target
+
         entry = {"run_id": run_id, "kind": kind, "account": account, **_scope(),
                  "created": datetime.now(timezone.utc).isoformat(), "resources": {}, **details}
+        instance = target.sandbox_instance()
+        if instance:  # resources of a sandbox live as long as its instance: a restart makes this record stale
+            entry["sandbox_instance"] = instance
         state["runs"][run_id] = entry
         save_state(state)
         return entry

@@ -34,7 +34,10 @@ CONSOLE = "https://console.aws.amazon.com"
 
 _kernel_server: Any = None  # the SandboxServer started in this process, if any
 _verified: dict[str, float] = {}  # endpoint -> monotonic time it last answered the health check
+_instances: dict[str, str] = {}  # endpoint -> the sandbox instance this process last talked to
 HEALTH_TTL = 10.0
+INSTANCE_HEADER = "x-sandbox-instance"
+REBUILD = "fleet.build_workshop_environment()"
 
 
 def get_target() -> str:
@@ -117,9 +120,11 @@ def sandbox_endpoint() -> str:
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/") or DEFAULT_ENDPOINT
     if time.monotonic() - _verified.get(endpoint, -HEALTH_TTL) < HEALTH_TTL:
         return endpoint
-    if _health(endpoint) is not None:
+    health = _health(endpoint)
+    if health is not None:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         _verified[endpoint] = time.monotonic()
+        note_sandbox_instance(endpoint, health.get("instanceId"))
         return endpoint
     if _kernel_server is not None:
         return _kernel_server.endpoint
@@ -136,6 +141,57 @@ def sandbox_endpoint() -> str:
     print(f"No sandbox answered at {endpoint}, so one was started inside this kernel at {_kernel_server.endpoint}. "
           "Its state lasts as long as this kernel; `make lab` shares one sandbox across notebooks.", file=sys.stderr)
     return _kernel_server.endpoint
+
+
+def sandbox_instance() -> str | None:
+    """Return the id of the sandbox instance answering now (a restart gives a new one); None in aws mode."""
+    if not is_sandbox():
+        return None
+    endpoint = sandbox_endpoint()
+    health = _health(endpoint)
+    instance = health.get("instanceId") if health else None
+    note_sandbox_instance(endpoint, instance)
+    return instance
+
+
+def note_sandbox_instance(endpoint: str, instance: str | None) -> bool:
+    """Remember the sandbox instance at ``endpoint``; return True (after saying so, once) when it restarted."""
+    if not instance:
+        return False
+    previous = _instances.get(endpoint)
+    _instances[endpoint] = instance
+    if previous is None or previous == instance:
+        return False
+    print(f"The sandbox at {endpoint} restarted: it is a new instance, and everything created in the old one "
+          f"(the Module 1 things, audits, findings, mitigation actions) is gone. Rebuild the environment with one "
+          f"call, `{REBUILD}`, or run this notebook again from the top (its first cells do that).",
+          file=sys.stderr)
+    return True
+
+
+class SandboxGone(TargetError):
+    """The sandbox stopped answering in the middle of a call."""
+
+
+def _sandbox_watch(endpoint: str) -> Any:
+    """Return a botocore ``needs-retry`` handler that notices a restarted sandbox and fails fast on a stopped one."""
+
+    def handler(response: Any = None, caught_exception: Any = None, **_: Any) -> None:
+        if isinstance(caught_exception, (botocore.exceptions.EndpointConnectionError,
+                                         botocore.exceptions.ConnectionClosedError)):
+            _verified.pop(endpoint, None)
+            if _health(endpoint) is None:  # not a blip: nothing listens there any more
+                raise SandboxGone(
+                    f"The sandbox at {endpoint} stopped answering (it was stopped, or its terminal closed), and "
+                    "its state went with it.",
+                    "Start it again (`make sandbox` in a terminal, or `make lab`), or just rerun the cell: the "
+                    f"workshop then starts one inside this kernel. Then rebuild with one call: `{REBUILD}`.")
+            return None
+        if response is not None:
+            note_sandbox_instance(endpoint, response[0].headers.get(INSTANCE_HEADER))
+        return None
+
+    return handler
 
 
 def sandbox_control(method: str, path: str, body: Any = None, **query: str) -> Any:
@@ -157,6 +213,11 @@ def sandbox_control(method: str, path: str, body: Any = None, **query: str) -> A
             message = ""
         raise TargetError(f"The sandbox refused {method} {path}: {message or exc.reason}",
                           "Correct the request as the message says.") from None
+    except (urllib.error.URLError, ConnectionError) as exc:
+        _verified.clear()
+        raise SandboxGone(f"The sandbox at {url.split('/_sandbox/')[0]} stopped answering ({exc}).",
+                          "Start it again (`make sandbox`, or `make lab`), or rerun the cell to start one inside "
+                          f"this kernel; then rebuild with one call: `{REBUILD}`.") from None
 
 
 def reset_sandbox() -> None:
@@ -192,7 +253,10 @@ def _cached_session(target: str, region: str, profile: str | None) -> boto3.Sess
 @lru_cache(maxsize=64)
 def _cached_client(service: str, target: str, region: str, endpoint: str | None, profile: str | None) -> Any:
     session = get_session()
-    return session.client(service, region_name=region, endpoint_url=endpoint, config=client_config())
+    made = session.client(service, region_name=region, endpoint_url=endpoint, config=client_config())
+    if target == "sandbox" and endpoint:
+        made.meta.events.register_first("needs-retry", _sandbox_watch(endpoint))
+    return made
 
 
 def client(service: str) -> Any:

@@ -58,9 +58,12 @@ def register(app: "SandboxApp") -> None:
     """Register every control on ``app``."""
     _register_bulk(app)
 
+    _register_faults(app)
+
     @app.route("GET", "/_sandbox/health")
     def health(request: "Request") -> dict[str, Any]:
-        return {"sandbox": "iot-device-defender", "version": VERSION, "account": SANDBOX_ACCOUNT}
+        return {"sandbox": "iot-device-defender", "version": VERSION, "account": SANDBOX_ACCOUNT,
+                "instanceId": app.instance_id, "startedAt": app.started_at.isoformat()}
 
     @app.route("POST", "/_sandbox/iot/connections")
     def add_connections(request: "Request") -> dict[str, Any]:
@@ -208,3 +211,33 @@ def _register_bulk(app: "SandboxApp") -> None:
         backend = _backend(request)
         with backend.lock:
             return _call(lambda: register(iot_backends[account][region], body.get("devices")))
+
+
+def _register_faults(app: "SandboxApp") -> None:
+    @app.route("GET", "/_sandbox/faults")
+    def get_faults(request: "Request") -> dict[str, Any]:
+        return app.faults.to_dict()
+
+    @app.route("POST", "/_sandbox/faults")
+    def set_faults(request: "Request") -> dict[str, Any]:
+        from .faults import FaultSettingError
+
+        try:
+            app.faults.configure(_body(request))
+        except FaultSettingError as exc:
+            raise SandboxError(400, str(exc)) from None
+        return app.faults.to_dict()
+
+    @app.route("DELETE", "/_sandbox/faults")
+    def clear_faults(request: "Request") -> dict[str, Any]:
+        app.faults.configure({})
+        return app.faults.to_dict()
+
+    @app.route("GET", "/_sandbox/operations")
+    def get_operations(request: "Request") -> dict[str, Any]:
+        return {"operations": app.operations.to_list()}
+
+    @app.route("DELETE", "/_sandbox/operations")
+    def clear_operations(request: "Request") -> dict[str, Any]:
+        app.operations.clear()
+        return {"operations": []}

@@ -39,6 +39,7 @@ from .mitigation import (
     validate_mapping,
     validate_params,
 )
+from .locking import STATE_LOCK
 from .mitigation import role_problem as mitigation_role_problem
 from .scheduling import UNSET, ScheduledAudit, next_run, validate_name, validate_schedule
 from .snapshot import CrlInfo, Snapshot, take_snapshot
@@ -85,7 +86,7 @@ class DeviceDefenderBackend(BaseBackend):
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.lock = threading.RLock()
+        self.lock = STATE_LOCK  # shared with moto's state: see locking.py
         self.clock_offset = timedelta(0)
         self.role_arn: str | None = None
         self.notification_targets: dict[str, dict[str, Any]] = {}
@@ -240,7 +241,8 @@ class DeviceDefenderBackend(BaseBackend):
         if delay:
             time.sleep(delay)
         try:
-            snap = take_snapshot(self, task.start_time, window)
+            with self.lock:  # a consistent picture of the fleet; the checks then run without the lock
+                snap = take_snapshot(self, task.start_time, window)
             findings = run_checks(self, task, snap)
         except Exception as exc:  # the task must end, whatever happened
             log.exception("audit %s failed", task.task_id)

@@ -5,10 +5,21 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Callable, Iterable
+import time
+import uuid
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from .faults import FaultInjector, error_response
+from .locking import STATE_LOCK
+from .operations import OperationLog, identify
+
+if TYPE_CHECKING:
+    from .operations import ApiRequest
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +27,7 @@ SANDBOX_ACCOUNT = "123456789012"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+INSTANCE_HEADER = "x-sandbox-instance"  # on every API answer, so clients notice a restart on their next call
 
 
 # AWS managed policies the workshop may attach besides every policy whose name mentions IoT.
@@ -73,9 +85,36 @@ class SandboxApp:
             moto_app = DomainDispatcherApplication(create_backend_app)
         self.moto_app = moto_app
         self.routes: dict[tuple[str, str], Callable[[Request], Any]] = {}
+        self.instance_id = uuid.uuid4().hex  # a restart is a new instance: helpers notice their state is gone
+        self.started_at = datetime.now(timezone.utc)
+        self.faults = FaultInjector()
+        self.operations = OperationLog()
         from . import controls
 
         controls.register(self)
+
+    def _api(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer an AWS API request: refuse unknown regions, inject any configured fault, log it, then let moto
+        answer while holding the state lock."""
+        request = identify(environ)
+        if request is not None:
+            problem = region_problem(request)
+            if problem is not None:
+                return _aws_error(request, 400, "InvalidRequestException", problem, start_response)
+            fault = self.faults.decide(request)
+            if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.code is not None:
+                    status, headers, body = error_response(fault, request)
+                    start_response(status, headers + [("Content-Length", str(len(body)))])
+                    return [body]
+            self.operations.record(request)
+        def respond(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            return start_response(status, [*headers, (INSTANCE_HEADER, self.instance_id)], *exc_info)
+
+        with STATE_LOCK:
+            return list(self.moto_app(environ, respond))
 
     def route(self, method: str, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
         """Register a control handler for ``method`` and ``path`` (decorator)."""
@@ -89,7 +128,7 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/_sandbox/"):
-            return self.moto_app(environ, start_response)
+            return self._api(environ, start_response)
         request = Request(environ)
         handler = self.routes.get((request.method, path.rstrip("/")))
         if handler is None:
@@ -109,6 +148,42 @@ class SandboxApp:
             log.exception("sandbox control %s failed", path)
             response = _json(500, {"error": f"The sandbox control failed: {exc!r}"})
         return response(environ, start_response)
+
+
+@lru_cache(maxsize=32)
+def _known_regions(service: str) -> frozenset[str]:
+    """Return the regions where ``service`` exists in any partition (every known region for global services)."""
+    from boto3.session import Session
+
+    session = Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions |= set(session.get_available_regions(service, partition))
+        if service != "iot":
+            regions |= set(session.get_available_regions("ec2", partition))
+    return frozenset(regions | {"aws-global"})
+
+
+def region_problem(request: "ApiRequest") -> str | None:
+    """Return why the sandbox refuses the region of ``request`` (a region the service does not exist in), or None."""
+    if request.region in _known_regions(request.service):
+        return None
+    return (f"Unknown region {request.region!r} for {request.service}: no such AWS region has it. Set "
+            "AWS_DEFAULT_REGION to a region such as us-east-1 or eu-west-1 and restart the kernel.")
+
+
+def _aws_error(request: "ApiRequest", status: int, code: str, message: str,
+               start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Answer with an AWS-shaped error for the request's protocol."""
+    if request.protocol == "query":
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>").encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+    start_response(f"{status} Bad Request", headers + [("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _request_handler(quiet: bool) -> Any:
