@@ -21,9 +21,8 @@ def sandbox_server() -> Iterator[SandboxServer]:
 @pytest.fixture
 def sandbox(sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     """A freshly reset sandbox that helpers.target points at; ``.iot`` etc. are clients for it."""
-    urllib.request.urlopen(
-        urllib.request.Request(f"{sandbox_server.endpoint}/moto-api/reset", data=b"", method="POST")
-    ).close()
+    for method, path in (("POST", "/moto-api/reset"), ("DELETE", "/_sandbox/faults")):  # faults outlive a reset
+        urllib.request.urlopen(urllib.request.Request(f"{sandbox_server.endpoint}{path}", data=b"", method=method)).close()
     monkeypatch.setenv("WORKSHOP_TARGET", "sandbox")
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_server.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
