@@ -71,3 +71,14 @@ def pytest_unconfigure(config) -> None:  # noqa: ANN001
             _server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _server.kill()
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
+    """Start the notebooks-under-faults run in the background when its tests are selected, and run them last."""
+    late = [item for item in items if item.nodeid.startswith("tests/test_notebooks_under_faults.py")]
+    if not late:
+        return
+    from tests.notebook_fault_run import RUN
+
+    RUN.start()
+    items[:] = [item for item in items if item not in late] + late

@@ -72,12 +72,15 @@ def test_the_operation_log_names_what_clients_called(sandbox):
     iot.describe_thing(thingName="logged")
     iot.list_things()
     iot.list_things()
+    cert = iot.create_keys_and_certificate(setAsActive=True)["certificateArn"]
+    iot.list_attached_policies(target=cert)  # the ARN's "/" travels percent-encoded in the path
     iam.list_roles()
     sns.create_topic(Name="logged")
     cognito.list_identity_pools(MaxResults=5)
     ops = {(o["service"], o["operation"]): o["count"] for o in control(sandbox.endpoint, "GET", "/_sandbox/operations")
            ["operations"]}
     assert ops == {("iot", "CreateThing"): 1, ("iot", "DescribeThing"): 1, ("iot", "ListThings"): 2,
+                   ("iot", "CreateKeysAndCertificate"): 1, ("iot", "ListAttachedPolicies"): 1,
                    ("iam", "ListRoles"): 1, ("sns", "CreateTopic"): 1, ("cognito-identity", "ListIdentityPools"): 1}
 
 

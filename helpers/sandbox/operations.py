@@ -65,8 +65,8 @@ def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], int, frozens
 
 
 def rest_operation(service: str, method: str, path: str, query: dict[str, Any] | None = None) -> str | None:
-    """Return the operation of a REST request (the most specific route that fits), or None."""
-    path = urllib.parse.unquote(path)
+    """Return the operation of a REST request (the most specific route that fits), or None. ``path`` is the raw,
+    still percent-encoded path: a label such as a certificate ARN carries an encoded "/"."""
     query = query or {}
     for route_method, regex, _, keys, name in _rest_routes(service):
         if route_method == method and keys <= set(query) and regex.match(path):
@@ -102,7 +102,9 @@ def identify(environ: dict[str, Any]) -> ApiRequest | None:
         operation = _form_action(environ)
     elif protocol.startswith("rest"):
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        operation = rest_operation(service, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), query)
+        raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+        path = raw or urllib.parse.quote(environ.get("PATH_INFO", ""))
+        operation = rest_operation(service, environ.get("REQUEST_METHOD", "GET"), path, query)
     else:
         operation = None
     return ApiRequest(service, region, operation, protocol)
