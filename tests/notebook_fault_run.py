@@ -40,7 +40,7 @@ def _control(endpoint: str, method: str, path: str, body: dict | None = None) ->
         return json.loads(r.read())
 
 
-def run_notebooks_under_faults() -> dict[str, Any]:
+def run_notebooks_under_faults(base_env: dict[str, str]) -> dict[str, Any]:
     """Run every notebook in order against a fresh throttling sandbox; return the executed notebooks, the errors per
     notebook, the faults injected and the operations the sandbox answered."""
     port = _free_port()
@@ -60,7 +60,7 @@ def run_notebooks_under_faults() -> dict[str, Any]:
                     time.sleep(0.1)
             _control(endpoint, "POST", "/_sandbox/faults", THROTTLE)
             _control(endpoint, "DELETE", "/_sandbox/operations")
-            env = {**os.environ, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint,
+            env = {**base_env, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint,
                    "WORKSHOP_STATE_DIR": state_dir, "WORKSHOP_FLEET_SIZE": FLEET_SIZE, "MPLBACKEND": "Agg"}
             executed, errors = {}, {}
             for name, *_ in NOTEBOOKS:
@@ -90,10 +90,16 @@ class BackgroundRun(threading.Thread):
         super().__init__(name="notebooks-under-faults", daemon=True)
         self._result: dict[str, Any] | None = None
         self._error: BaseException | None = None
+        self._env: dict[str, str] = {}
+
+    def start(self) -> None:
+        """Start the run with the environment as it is now (tests monkeypatch os.environ while it runs)."""
+        self._env = dict(os.environ)
+        super().start()
 
     def run(self) -> None:
         try:
-            self._result = run_notebooks_under_faults()
+            self._result = run_notebooks_under_faults(self._env)
         except BaseException as exc:  # handed to the test that waits
             self._error = exc
 
