@@ -414,8 +414,9 @@ def create_scheduled_audit(scheduled_audit_name: str, *, frequency: str, day_of_
 
 def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None = None,
                            day_of_week: str | None = None, day_of_month: int | str | None = None,
-                           check_names: Iterable[str] | None = None) -> str:
-    """Change a scheduled audit's schedule and/or checks (the result is validated as a whole); return its ARN."""
+                           check_names: Iterable[str] | None = None, confirm: bool = False) -> str:
+    """Change a scheduled audit's schedule and/or checks (the result is validated as a whole; ``confirm=True`` in a
+    real account, after reading the old → new listing); return its ARN."""
     current = describe_scheduled_audit(scheduled_audit_name)
     freq = _frequency(frequency) if frequency is not None else current["frequency"]
     weekly, monthly = freq in ("WEEKLY", "BIWEEKLY"), freq == "MONTHLY"
@@ -432,6 +433,10 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
         names = resolve_check_names(check_names)
         _enabled_or_fail(names)
         kwargs["targetCheckNames"] = names
+    changes = [f"{k}: {current.get(k)!r} → {v!r}" for k, v in kwargs.items()
+               if k != "scheduledAuditName" and current.get(k) != v]
+    require_confirmation(f"changing the scheduled audit {scheduled_audit_name} ({'; '.join(changes) or 'no change'})",
+                         confirm)
     try:
         return target.client("iot").update_scheduled_audit(**kwargs)["scheduledAuditArn"]
     except ClientError as exc:
@@ -477,7 +482,7 @@ def _task_type(value: str | None) -> str | None:
 
 def _list_tasks(days: float, task_type: str | None, task_status: str | None,
                 end_time: datetime | None = None) -> list[dict[str, Any]]:
-    if not 0 < days <= MAX_HISTORY_DAYS:
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= MAX_HISTORY_DAYS:
         raise WorkshopError(f"days={days} is outside the audit history AWS keeps.",
                             f"Use a number of days from 1 to {MAX_HISTORY_DAYS}.")
     now = datetime.now(timezone.utc)
