@@ -3,7 +3,7 @@
 Subcommands: ``sandbox serve``, ``setup``, ``reset``, ``audit``, ``findings``, ``mitigate``, ``report``, ``cleanup`` and
 ``workshop`` (the module's steps headless, end to end, with a ✓/✗ summary). Exit codes as AWS tools use them: 0 ok,
 1 a step or check failed (a :class:`~helpers.errors.WorkshopError` prints ``error:`` and ``fix:`` lines), 2 usage
-error, 130 interrupted. Machine-readable output (``--output csv|json``) goes to stdout; progress goes to stderr.
+error or nothing checked (``workshop`` in aws mode without ``--yes``), 130 interrupted. Machine-readable output (``--output csv|json``) goes to stdout; progress goes to stderr.
 """
 from __future__ import annotations
 
@@ -504,7 +504,7 @@ def cmd_workshop(args: argparse.Namespace) -> int:
         for i, step in enumerate(steps, 1):
             print(f"  {i}. {step.name}")
         print(f"Run again with --yes to run them: `{PROG} workshop --yes`.")
-        return 0
+        return 2  # not a pass: a CI check of an account must not read "nothing checked" as success
     for i, step in enumerate(steps, 1):
         if not args.quiet:
             _err(f"[{i}/{len(steps)}] {step.name} …")

@@ -48,6 +48,15 @@ def test_workshop_runs_every_step_end_to_end(sandbox, state_dir, capsys):
     assert sandbox.iot.describe_certificate(certificateId=cert)["certificateDescription"]["status"] == "ACTIVE"
 
 
+def test_workshop_in_aws_mode_without_yes_lists_the_steps_and_exits_2(sandbox, state_dir, capsys, monkeypatch):
+    """A dry run checks nothing, so it must not exit 0 (an instructor's CI check would read it as a pass)."""
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    assert cli.main(["workshop", "-q"]) == 2
+    out = capsys.readouterr().out
+    assert "nothing was run or checked" in out and "--yes" in out
+    assert sandbox.iot.list_things()["things"] == []
+
+
 def test_workshop_reports_a_failed_step_with_exit_1(sandbox, state_dir, capsys, monkeypatch):
     from helpers import settings
 
