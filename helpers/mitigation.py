@@ -113,7 +113,7 @@ def create_mitigation_role(action_type: str, role_name: str | None = None) -> st
 def create_mitigation_action(action_name: str, action_type: str, *, role_arn: str | None = None,
                              tags: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
     """Create the mitigation action (and its role when none is given), or reuse an identical one; return it."""
-    if not NAME_RE.match(action_name or ""):
+    if not isinstance(action_name, str) or not NAME_RE.match(action_name):
         raise WorkshopError(f"{action_name!r} is not a valid mitigation action name.",
                             "Use 1 to 128 letters, digits, '_' or '-', e.g. 'Update-device-certificate'.")
     kind = _action_type(action_type)
@@ -182,14 +182,21 @@ def delete_mitigation_action(action_name: str, *, confirm: bool = False) -> str:
 # -- the check -> actions mapping ----------------------------------------------------------------------------------
 def validate_mapping(mapping: dict[str, Iterable[str] | str]) -> dict[str, list[str]]:
     """Return the mapping with canonical check names if every action exists and fits its check, else raise."""
+    example = "{'DEVICE_CERTIFICATE_SHARED_CHECK': ['Update-device-certificate']}"
+    if not isinstance(mapping, dict):
+        raise WorkshopError(f"The check → actions mapping must be a dict, not {type(mapping).__name__}.",
+                            f"Map each check to the actions to apply, e.g. {example}.")
     if not mapping:
         raise WorkshopError("The check → actions mapping is empty.",
-                            "Map each check to the actions to apply, e.g. {'DEVICE_CERTIFICATE_SHARED_CHECK': "
-                            "['Update-device-certificate']}.")
+                            f"Map each check to the actions to apply, e.g. {example}.")
     out: dict[str, list[str]] = {}
     for check, names in mapping.items():
         name = resolve_check_name(check)
-        actions = [names] if isinstance(names, str) else list(names)
+        iterable = isinstance(names, Iterable) and not isinstance(names, (bytes, dict))
+        actions = [names] if isinstance(names, str) else list(names) if iterable else None
+        if actions is None or not all(isinstance(a, str) for a in actions):
+            raise WorkshopError(f"{name} maps to {names!r}, not to action names.",
+                                f"Give a list of 1 to 5 mitigation action names, e.g. {example}.")
         if not 1 <= len(actions) <= 5:
             raise WorkshopError(f"{name} maps to {len(actions)} actions.", "Give 1 to 5 actions per check.")
         for action in actions:
@@ -229,8 +236,15 @@ def _findings_for(finding_ids: Iterable[str] | None, audit_task_id: str | None) 
             raise WorkshopError(f"{len(ids)} finding ids given; a task takes 1 to {MAX_FINDING_IDS}.",
                                 "For more, target the whole audit: audit_task_id=<audit task id>.")
         return [describe_finding(f) for f in ids]
-    return [f for page in _iot().get_paginator("list_audit_findings").paginate(taskId=audit_task_id)
-            for f in page["findings"]]
+    try:
+        return [f for page in _iot().get_paginator("list_audit_findings").paginate(taskId=audit_task_id)
+                for f in page["findings"]]
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise aws_error(exc, f"There is no audit {audit_task_id} in this account and region.",
+                            "audits.audit_history() lists the audits of the last 90 days.") from None
+        raise aws_error(exc, f"Could not read the findings of audit {audit_task_id}.",
+                        "Pass the task id of an audit, e.g. audits.latest_on_demand_audit().") from None
 
 
 def preview_mitigation(mapping: dict[str, Iterable[str] | str], *, finding_ids: Iterable[str] | None = None,
@@ -258,7 +272,7 @@ def start_mitigation_task(mapping: dict[str, Iterable[str] | str], *, finding_id
             + preview.to_string(index=False),
             "Review the changes above, then call start_mitigation_task(..., confirm=True).")
     task_id = task_name or f"mitigation-{uuid.uuid4().hex[:12]}"
-    if not NAME_RE.match(task_id):
+    if not isinstance(task_id, str) or not NAME_RE.match(task_id):
         raise WorkshopError(f"{task_id!r} is not a valid task name.", "Use 1 to 128 letters, digits, '_' or '-'.")
     task_target: dict[str, Any] = ({"findingIds": list(dict.fromkeys(finding_ids))} if finding_ids is not None
                                    else {"auditTaskId": audit_task_id})
@@ -294,6 +308,9 @@ class MitigationProgress(AuditProgress):
 
 def describe_mitigation_task(task_id: str) -> dict[str, Any]:
     """Return DescribeAuditMitigationActionsTask for ``task_id``."""
+    if not isinstance(task_id, str) or not NAME_RE.match(task_id):
+        raise WorkshopError(f"{task_id!r} is not a mitigation task id (1 to 128 letters, digits, '_' or '-').",
+                            "Use the id start_mitigation_task() returned.")
     try:
         resp = _iot().describe_audit_mitigation_actions_task(taskId=task_id)
     except ClientError as exc:

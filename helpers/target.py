@@ -58,7 +58,26 @@ def is_sandbox() -> bool:
 
 
 def resolve_region() -> tuple[str, str]:
-    """Return (region, where it came from): AWS_DEFAULT_REGION, AWS_REGION, the profile, or the default."""
+    """Return (region, where it came from): AWS_DEFAULT_REGION, AWS_REGION, the profile, or the default; a region
+    without AWS IoT is refused, naming where it came from."""
+    region, source = _region_and_source()
+    if region not in iot_regions():
+        near = sorted(r for r in iot_regions() if r.split("-")[0] == region.split("-")[0])[:4] or ["us-east-1",
+                                                                                              "eu-west-1"]
+        raise TargetError(f"Region {region!r} (from {source}) is not an AWS region with AWS IoT Device Defender.",
+                          f"Set AWS_DEFAULT_REGION to one that has it, e.g. {', '.join(near)}, and restart the "
+                          "kernel.")
+    return region, source
+
+
+@lru_cache(maxsize=1)
+def iot_regions() -> frozenset[str]:
+    """Return every region, in any partition, where botocore knows AWS IoT."""
+    session = boto3.Session()
+    return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions("iot", p))
+
+
+def _region_and_source() -> tuple[str, str]:
     for var in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         value = os.environ.get(var, "").strip()
         if value:

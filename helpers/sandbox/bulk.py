@@ -39,9 +39,12 @@ def _validated(devices: Any, iot: Any) -> list[dict[str, Any]]:
         if d.get("certificateStatus", "ACTIVE") not in STATUSES:
             raise InvalidRequestException(f"{where}.certificateStatus must be one of {', '.join(STATUSES)}.")
         ca = d.get("caCertificateId")
-        if ca is not None and ca not in iot.ca_certificates:
-            raise InvalidRequestException(f"{where}.caCertificateId {ca} is not a registered CA certificate.")
-        for policy in d.get("policyNames", []):
+        if ca is not None and (not isinstance(ca, str) or ca not in iot.ca_certificates):
+            raise InvalidRequestException(f"{where}.caCertificateId {ca!r} is not a registered CA certificate.")
+        policies = d.get("policyNames", [])
+        if not isinstance(policies, list) or not all(isinstance(p, str) for p in policies):
+            raise InvalidRequestException(f"{where}.policyNames must be a list of policy names.")
+        for policy in policies:
             if policy not in iot.policies:
                 raise InvalidRequestException(f"{where}.policyNames: policy {policy} does not exist.")
     return devices

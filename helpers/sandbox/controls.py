@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,10 +32,12 @@ def _scope(request: "Request") -> tuple[str, str]:
     return account, region
 
 
-def _iot_regions() -> set[str]:
+@lru_cache(maxsize=1)
+def _iot_regions() -> frozenset[str]:
+    """Return the IoT regions (cached: a boto3 Session takes about half a second to load the endpoint data)."""
     from boto3.session import Session
 
-    return set(Session().get_available_regions("iot"))
+    return frozenset(Session().get_available_regions("iot"))
 
 
 def _body(request: "Request") -> dict[str, Any]:

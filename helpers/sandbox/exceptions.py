@@ -33,6 +33,14 @@ class NotConfiguredException(ServiceException):
     code = "NotConfiguredException"
 
 
+class MalformedPolicyException(ServiceException):
+    code = "MalformedPolicyException"
+
+
+class CertificateValidationException(ServiceException):
+    code = "CertificateValidationException"
+
+
 class ThrottlingException(ServiceException):
     code = "ThrottlingException"
 

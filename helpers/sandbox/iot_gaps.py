@@ -11,7 +11,8 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.iot import models as iot_models
 from moto.iot.responses import IoTResponse
 
-from .exceptions import InvalidRequestException, ResourceNotFoundException
+from .exceptions import (CertificateValidationException, InvalidRequestException, MalformedPolicyException,
+                         ResourceNotFoundException)
 from .paging import paginate
 
 
@@ -200,6 +201,58 @@ def _keeping_tags(original: Callable[[Any], Any], arn_key: str) -> Callable[[Any
     return wrapper
 
 
+def _policy_document_checked(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap CreatePolicy/CreatePolicyVersion so a document that is not a policy is refused (moto stores anything)."""
+    from .policy_documents import PolicyDocumentError, parse_policy
+
+    def wrapper(self: Any) -> Any:
+        document = self._get_param("policyDocument")
+        if not isinstance(document, str) or not document.strip():
+            raise MalformedPolicyException("policyDocument must be the policy as a JSON string.")
+        try:
+            parse_policy(document)
+        except PolicyDocumentError as exc:
+            raise MalformedPolicyException(f"The policy document is malformed: {exc}.") from None
+        return original(self)
+
+    return _marked(wrapper, original)
+
+
+def _pem_checked(param: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Return a wrapper for a Register*Certificate operation that refuses a ``param`` PEM that does not parse."""
+
+    def wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def wrapper(self: Any) -> Any:
+            pem = self._get_param(param)
+            try:
+                x509.load_pem_x509_certificate(pem.encode())
+            except (ValueError, TypeError, AttributeError):
+                raise CertificateValidationException(
+                    f"{param} does not parse as an X.509 certificate in PEM format.") from None
+            return original(self)
+
+        return _marked(wrapper, original)
+
+    return wrap
+
+
+def _marked(wrapper: Callable[[Any], Any], original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    wrapper._devicedefender = True  # type: ignore[attr-defined]
+    wrapper._validates_input = True  # type: ignore[attr-defined]
+    wrapper._wraps = original  # type: ignore[attr-defined]
+    return wrapper
+
+
+# moto operations whose input the sandbox validates as AWS does before moto stores it
+VALIDATED_INPUT: dict[str, Callable[[Callable[[Any], Any]], Callable[[Any], Any]]] = {
+    "create_policy": _policy_document_checked,
+    "create_policy_version": _policy_document_checked,
+    "register_certificate_without_ca": _pem_checked("certificatePem"),
+    "register_certificate": _pem_checked("certificatePem"),
+    "register_ca_certificate": _pem_checked("caCertificate"),
+}
+
+
 NEW_OPERATIONS: dict[str, Callable[..., Any]] = {
     "list_ca_certificates": list_ca_certificates,
     "tag_resource": tag_resource,
@@ -290,6 +343,10 @@ def install(guard: Callable[[str, Any], None], wrap: Callable[[Callable[..., Any
         current = IoTResponse.__dict__[name]
         if not getattr(current, "_devicedefender", False):
             setattr(IoTResponse, name, _keeping_tags(current, arn_key))
+    for name, validated in VALIDATED_INPUT.items():
+        current = IoTResponse.__dict__[name]
+        if not getattr(current, "_validates_input", False):
+            setattr(IoTResponse, name, validated(current))
     _patch_certificate_validity()
     _patch_update_certificate()
     return [*NEW_OPERATIONS, *OVERRIDES]

@@ -890,6 +890,9 @@ class DeviceDefenderBackend(BaseBackend):
 
     @staticmethod
     def _validated_targets(targets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        if not isinstance(targets, dict):
+            raise InvalidRequestException("auditNotificationTargetConfigurations must be an object such as "
+                                          '{"SNS": {...}}.')
         out: dict[str, dict[str, Any]] = {}
         for kind, target in targets.items():
             if kind != "SNS":
@@ -913,6 +916,9 @@ class DeviceDefenderBackend(BaseBackend):
 
     @staticmethod
     def _validated_check_changes(check_configs: dict[str, Any]) -> dict[str, AuditCheckConfiguration]:
+        if not isinstance(check_configs, dict):
+            raise InvalidRequestException("auditCheckConfigurations must be an object mapping check names to "
+                                          '{"enabled": true|false}.')
         changes: dict[str, AuditCheckConfiguration] = {}
         for name, cfg in check_configs.items():
             if name not in CHECKS:

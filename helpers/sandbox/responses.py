@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -22,6 +23,8 @@ from .models import DeviceDefenderBackend, devicedefender_backends
 from .paging import paginate
 
 log = logging.getLogger(__name__)
+
+AUDIT_TASK_ID_RE = re.compile(r"^[a-zA-Z0-9-]{1,40}$")
 
 # The methods moto's IoTResponse has as shipped (this module is imported before anything is installed).
 MOTO_IOT_METHODS = frozenset(name for name, fn in vars(IoTResponse).items()
@@ -97,10 +100,10 @@ class DeviceDefenderResponse:
         return ActionResult({"taskId": task_id})
 
     def describe_audit_task(self) -> ActionResult:
-        return ActionResult(self.dd_backend.describe_audit_task(self._path_param("taskId")))
+        return ActionResult(self.dd_backend.describe_audit_task(_audit_task_id(self._path_param("taskId"))))
 
     def cancel_audit_task(self) -> ActionResult:
-        self.dd_backend.cancel_audit_task(self._path_param("taskId"))
+        self.dd_backend.cancel_audit_task(_audit_task_id(self._path_param("taskId")))
         return EmptyResult()
 
     def list_audit_tasks(self) -> ActionResult:
@@ -303,6 +306,13 @@ class DeviceDefenderResponse:
                         fingerprint=_fingerprint(query), cap=self.dd_backend.page_cap())
 
 
+def _audit_task_id(value: str) -> str:
+    """Return ``value`` if it fits the model's AuditTaskId (1 to 40 letters, digits or '-'), else refuse it."""
+    if not AUDIT_TASK_ID_RE.match(value):
+        raise InvalidRequestException(f"taskId must be 1 to 40 letters, digits or '-'; got {value!r}.")
+    return value
+
+
 def _timestamp(value: Any, name: str) -> datetime | None:
     """Return a UTC datetime from epoch seconds or an ISO 8601 string (how botocore sends timestamps)."""
     if value is None or value == "":
@@ -335,6 +345,27 @@ def operation_methods() -> dict[str, Callable[..., Any]]:
     }
 
 
+def _body_checked(get_param: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``_get_param`` so a request body that is not a JSON object is refused with InvalidRequestException:
+    moto reads such a body as no parameters and goes on (CreateThing with ``{broken`` creates the thing)."""
+
+    @functools.wraps(get_param)
+    def _get_param(self: Any, param_name: str, if_none: Any = None) -> Any:
+        if self.body and not getattr(self, "_dd_body_checked", False):
+            raw = self.body.decode() if isinstance(self.body, bytes) else self.body
+            try:
+                data = json.loads(raw)
+            except ValueError as exc:
+                raise InvalidRequestException(f"The request body is not valid JSON: {exc}") from None
+            if not isinstance(data, dict):
+                raise InvalidRequestException("The request body must be a JSON object.")
+            self._dd_body_checked = True
+        return get_param(self, param_name, if_none)
+
+    _get_param._devicedefender = True  # type: ignore[attr-defined]
+    return _get_param
+
+
 class MotoImplementsOperation(RuntimeError):
     """moto now ships an operation this extension also defines: review and drop ours."""
 
@@ -360,6 +391,8 @@ def install() -> list[str]:
     installed += iot_gaps.install(_guard, _guarded)
     for helper in ("dd_backend", "_json_body", "_path_param", "_time_param", "_page"):
         setattr(IoTResponse, helper, DeviceDefenderResponse.__dict__[helper])
+    if not getattr(IoTResponse._get_param, "_devicedefender", False):
+        IoTResponse._get_param = _body_checked(IoTResponse._get_param)  # type: ignore[method-assign]
     from . import cognito
 
     cognito.install()
