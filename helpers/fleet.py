@@ -28,7 +28,7 @@ from typing import Any, Callable
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from . import certs, fleet_build, state, target
+from . import certs, fleet_build, roles, state, target
 from .cleanup import CleanupReport, cleanup, cleanup_plan  # noqa: F401  (public API)
 from .errors import WorkshopError
 from .fleet_base import (AUDIT_POLICY_ARN, CONNECTION_LOOKBACK_GAP_HOURS, MODULE1_NON_COMPLIANT,  # noqa: F401
@@ -295,19 +295,13 @@ def connect_devices(env: WorkshopEnvironment, *, hours: float = 3.0, every_secon
 
 
 # -- verify ---------------------------------------------------------------------------------------------------------
-def _trusted_by_iot_for(role_name: str, account: str) -> str:
-    """Return how the role's trust policy reads: "iot.amazonaws.com, this account only" when it is as expected."""
-    doc = target.client("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
-    doc = json.loads(doc) if isinstance(doc, str) else doc
-    statements = doc.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    services: set[str] = set()
-    for st in statements:
-        service = st.get("Principal", {}).get("Service") if st.get("Effect") == "Allow" else None
-        services.update([service] if isinstance(service, str) else service or [])
-    conditions = [st.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount") for st in statements]
-    scoped = bool(statements) and all(c == account for c in conditions)
-    return ", ".join(sorted(services)) + (", this account only" if scoped else ", any account (confused deputy)")
+def _trusted_by_iot_for(role_name: str, account: str, region: str | None = None) -> str:
+    """Return how the role's trust policy reads: "iot.amazonaws.com, this account only" when it is as expected
+    (:func:`helpers.roles.trust_problems` finds nothing), otherwise what is wrong with it."""
+    role = target.client("iam").get_role(RoleName=role_name)["Role"]
+    partition = role["Arn"].split(":")[1] if role["Arn"].count(":") >= 2 else "aws"
+    problems = roles.trust_problems(role["AssumeRolePolicyDocument"], account, region, partition)
+    return "; ".join(problems) if problems else f"{roles.IOT_SERVICE}, this account only"
 
 
 def _attached_managed(role_name: str) -> list[str]:
@@ -368,7 +362,7 @@ def verify_workshop_environment(env: WorkshopEnvironment | None = None) -> pd.Da
     for arn, managed in ((env.audit_role_arn, AUDIT_POLICY_ARN), (env.sns_role_arn, SNS_POLICY_ARN)):
         name = arn.rsplit("/", 1)[-1]
         row(f"role {name} trust", "iot.amazonaws.com, this account only",
-            lambda n=name: _trusted_by_iot_for(n, env.account), rebuild)
+            lambda n=name: _trusted_by_iot_for(n, env.account, env.region), rebuild)
         row(f"role {name} policy", managed.rsplit("/", 1)[-1],
             lambda n=name: ", ".join(a.rsplit("/", 1)[-1] for a in _attached_managed(n)) or "none",
             f"client('iam').attach_role_policy(RoleName={name!r}, PolicyArn={managed!r})")

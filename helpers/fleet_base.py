@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from botocore.exceptions import ClientError
 
-from . import certs, state, target
+from . import certs, roles, state, target
 from .errors import WorkshopError
 
 TAG_KEY = "workshop"
@@ -89,11 +89,12 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 def trust_policy(service: str, account: str | None = None) -> str:
-    """Return a trust policy letting ``service`` assume a role (only for ``account`` when given: confused deputy)."""
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    if account:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    """Return the trust policy (JSON) of a workshop role assumed by ``service``: for iot.amazonaws.com the one of
+    :func:`helpers.roles.trust_policy` (``account``, default the target's, in this region only), otherwise a plain
+    service trust (the fleet's device-side roles)."""
+    if service == roles.IOT_SERVICE:
+        return json.dumps(roles.current_trust_policy(account))
+    return json.dumps(roles.service_trust_policy(service))
 
 
 def create_role(name: str, trust_service: str, run_id: str, *, managed: str | None = None,

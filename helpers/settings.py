@@ -11,14 +11,13 @@ import fnmatch
 import html
 import json
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from . import target
+from . import roles, target
 from .checks import CHECK_NAMES, ORIGINAL_14, describe_check, resolve_check_names
 from .errors import WorkshopError
 from .tables import StyledTable, as_severity, style_table
@@ -49,7 +48,7 @@ DEFAULT_AUDIT_ROLE_NAME = "IoTDeviceDefenderAuditRole"
 DEFAULT_SNS_ROLE_NAME = "IoTDeviceDefenderAuditSNSRole"
 DEFAULT_TOPIC_NAME = "BadDevices"  # as the module says (the original stack created BadIoTDevices)
 WORKSHOP_TAG = {"Key": "workshop", "Value": "iot-audit-module2"}
-IOT_SERVICE = "iot.amazonaws.com"
+IOT_SERVICE = roles.IOT_SERVICE
 
 
 # -- shared plumbing -----------------------------------------------------------------------------------------------
@@ -172,22 +171,7 @@ def audit_settings_table() -> StyledTable:
 
 
 # -- roles ---------------------------------------------------------------------------------------------------------
-def _as_document(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    for text in (value, urllib.parse.unquote(str(value))):
-        try:
-            doc = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(doc, dict):
-            return doc
-    return {}
-
-
-def _statements(doc: Any) -> list[dict[str, Any]]:
-    st = _as_document(doc).get("Statement", [])
-    return [s for s in (st if isinstance(st, list) else [st]) if isinstance(s, dict)]
+_statements = roles.statements  # policy documents as IAM returns them (dict, JSON or URL-encoded JSON)
 
 
 def _listify(value: Any) -> list[Any]:
@@ -195,15 +179,8 @@ def _listify(value: Any) -> list[Any]:
 
 
 def _trusts(doc: Any, service: str = IOT_SERVICE) -> bool:
-    for st in _statements(doc):
-        if st.get("Effect") != "Allow":
-            continue
-        if not any(fnmatch.fnmatchcase("sts:assumerole", str(a).lower()) for a in _listify(st.get("Action"))):
-            continue
-        principal = st.get("Principal")
-        if principal == "*" or (isinstance(principal, dict) and service in _listify(principal.get("Service"))):
-            return True
-    return False
+    """Return True when the trust policy lets ``service`` assume the role (see :func:`helpers.roles.trusts_service`)."""
+    return roles.trusts_service(doc, service)
 
 
 def _allowed(docs: list[Any], action: str) -> bool:
@@ -233,6 +210,8 @@ class RoleReport:
     managed_policies: list[str] = field(default_factory=list)
     missing_actions: list[str] = field(default_factory=list)
     problem: str = ""  # set when IAM could not be read (e.g. AccessDenied)
+    # what the trust policy allows beyond "iot.amazonaws.com for this account only" (helpers.roles.trust_problems)
+    trust_problems: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -262,15 +241,18 @@ def inspect_role(role_arn: str, *, required_actions: Iterable[str] = AUDIT_POLIC
         err = exc.response.get("Error", {})
         return RoleReport(role_arn, exists=True, problem=f"IAM refused to describe it ({err.get('Code')}: "
                                                          f"{err.get('Message', '')})")
-    return RoleReport(role_arn, exists=True, trusted=_trusts(role.get("AssumeRolePolicyDocument")),
+    trust = role.get("AssumeRolePolicyDocument")
+    return RoleReport(role_arn, exists=True, trusted=_trusts(trust),
                       managed_policies=[p["PolicyName"] for p in attached],
-                      missing_actions=[a for a in required_actions if not _allowed(docs, a)])
+                      missing_actions=[a for a in required_actions if not _allowed(docs, a)],
+                      trust_problems=_trust_problems(role["Arn"], trust))
 
 
-def _trust_policy(account: str) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": IOT_SERVICE}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}
+def _trust_problems(role_arn: str, trust: Any) -> list[str]:
+    """Return :func:`helpers.roles.trust_problems` for a role, in the account and partition of its ARN."""
+    parts = role_arn.split(":")
+    account, partition = (parts[4], parts[1]) if len(parts) > 5 else (_account(), "aws")
+    return roles.trust_problems(trust, account, target.get_region(), partition)
 
 
 def ensure_service_role(role_name: str, policy_name: str, description: str) -> tuple[str, list[str]]:
@@ -279,10 +261,10 @@ def ensure_service_role(role_name: str, policy_name: str, description: str) -> t
     iam = target.client("iam")
     steps: list[str] = []
     try:
-        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(_trust_policy(_account())),
+        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(roles.current_trust_policy()),
                               Description=description, Tags=[WORKSHOP_TAG])["Role"]["Arn"]
-        steps.append(f"Created IAM role {role_name}, trusted by {IOT_SERVICE} for this account only "
-                     "(aws:SourceAccount condition).")
+        steps.append(f"Created IAM role {role_name}, trusted by {IOT_SERVICE} for this account and region only "
+                     "(aws:SourceAccount and aws:SourceArn conditions).")
     except ClientError as exc:
         if error_code(exc) != "EntityAlreadyExists":
             raise aws_error(exc, f"Could not create the IAM role {role_name}.",
@@ -294,6 +276,10 @@ def ensure_service_role(role_name: str, policy_name: str, description: str) -> t
                                 "Pass another role_name to create a new role, or add iot.amazonaws.com to the "
                                 "role's trust policy.")
         steps.append(f"Reused the existing IAM role {role_name} (trusted by {IOT_SERVICE}).")
+        problems = _trust_problems(arn, role.get("AssumeRolePolicyDocument"))
+        if problems:
+            steps.append(f"Warning: the trust policy of {role_name} is wider than the workshop's: "
+                         f"{'; '.join(problems)}. helpers.roles.current_trust_policy() is the one it would use.")
     policy_arn = managed_policy_arn(policy_name)
     attached = {p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name)
                 for p in page["AttachedPolicies"]}
@@ -532,8 +518,10 @@ def _role_requirements(role_arn: str | None, kind: str, policy_name: str, requir
                         fix_create)]
     if not report.exists:
         return rows
+    wider = [p for p in report.trust_problems if IOT_SERVICE not in p]  # a warning: the role still works
     rows.append(Requirement(f"{label} is trusted by IoT", report.trusted,
-                            f"{name} {'trusts' if report.trusted else 'does not trust'} {IOT_SERVICE}",
+                            f"{name} {'trusts' if report.trusted else 'does not trust'} {IOT_SERVICE}"
+                            + (f" (warning: {'; '.join(wider)})" if report.trusted and wider else ""),
                             f"Add {IOT_SERVICE} to {name}'s trust policy, or {fix_create}"))
     has_policy = policy_name in report.managed_policies
     ok = not report.missing_actions

@@ -72,11 +72,13 @@ def test_module1_resources_match_the_original_stack(sandbox):
     audit_role = env.audit_role_arn.rsplit("/", 1)[1]
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=audit_role)["AttachedPolicies"]] == [
         fleet.AUDIT_POLICY_ARN]
-    for role_arn in (env.audit_role_arn, env.sns_role_arn):  # trusted by IoT, for this account only
+    for role_arn in (env.audit_role_arn, env.sns_role_arn):  # trusted by IoT, for this account and region only
         trust = iam.get_role(RoleName=role_arn.rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
         assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "iot.amazonaws.com"},
                                        "Action": "sts:AssumeRole",
-                                       "Condition": {"StringEquals": {"aws:SourceAccount": sandbox.account}}}]
+                                       "Condition": {"StringEquals": {"aws:SourceAccount": sandbox.account},
+                                                     "ArnLike": {"aws:SourceArn":
+                                                                 f"arn:aws:iot:us-east-1:{sandbox.account}:*"}}}]
     assert env.sns_topic_arn == f"arn:aws:sns:us-east-1:{sandbox.account}:BadDevices"
     config = iot.describe_account_audit_configuration()
     assert not (config.get("auditNotificationTargetConfigurations") or {}).get("SNS", {}).get("enabled")

@@ -15,7 +15,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.notebook_fault_run import ARTIFACTS, RUN
+from helpers import permissions
+from tests.notebook_fault_run import ARTIFACTS, ROOT, RUN
 
 SANDBOX_ACCOUNT = "123456789012"
 
@@ -84,3 +85,14 @@ def test_operations_were_recorded(throttled_run):
     names = {(o["service"], o["operation"]) for o in ops}
     assert {("iot", "StartOnDemandAuditTask"), ("iot", "StartAuditMitigationActionsTask"),
             ("iot", "UpdateAccountAuditConfiguration")} <= names
+
+
+def test_the_attendee_policy_covers_what_the_notebooks_called(throttled_run):
+    """iam/attendee-policy.json allows every operation this run made, and iam/notebook-operations.json (what the
+    README documents) still lists them all."""
+    policy = json.loads((ROOT / "iam" / "attendee-policy.json").read_text())
+    recorded = {(o["service"], o["operation"]) for o in throttled_run["operations"]}
+    assert permissions.missing_actions(policy, recorded) == []
+    committed = {(o["service"], o["operation"])
+                 for o in json.loads((ROOT / "iam" / "notebook-operations.json").read_text())}
+    assert recorded <= committed, sorted(recorded - committed)

@@ -62,7 +62,8 @@ def test_first_time_configuration_like_the_console(sandbox):
     trust = iam.get_role(RoleName="IoTDeviceDefenderAuditRole")["Role"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "iot.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                      "ArnLike": {"aws:SourceArn": "arn:aws:iot:us-east-1:123456789012:*"}}
     attached = iam.list_attached_role_policies(RoleName="IoTDeviceDefenderAuditRole")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [AUDIT_POLICY]
     daily = iot.describe_scheduled_audit(scheduledAuditName="AWSIoTDeviceDefenderDailyAudit")
