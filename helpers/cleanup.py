@@ -8,7 +8,8 @@ by the workshop's own CAs, suppressions recorded in the state or naming a resour
 ever deleted; a workshop policy attached to a foreign principal is only detached from it.
 
 Deletion order: mitigation actions, scheduled audits, suppressions, the account audit configuration (given back as
-it was before the workshop), policy attachments, thing attachments, certificates (deactivated, then deleted),
+it was before the workshop), policy attachments, thing attachments, certificates (deactivated, then deleted;
+in the sandbox their simulated connection history is forgotten with them),
 things, thing groups, policies (every version), CA certificates, role aliases, Cognito identity pools, IAM roles
 (their policies first), SNS topics, the local key folders. A resource already gone counts as done.
 """
@@ -475,10 +476,12 @@ def _recorded(kind: str | None, run_id: str | None) -> list[dict[str, Any]]:
 
 
 def _scope(kind: str | None, run_id: str | None, recorded: list[dict[str, Any]]) -> set[str] | None:
-    """Return the runs to clean up (None: every workshop resource here, whatever its run)."""
+    """Return the runs to clean up: the one named; else in a real account (which other attendees or machines may
+    share) only the runs recorded in this machine's state file; else (the sandbox is yours) None, every workshop
+    resource here whatever its run."""
     if run_id is not None:
         return {run_id}
-    if kind is not None:
+    if kind is not None or not is_sandbox():
         return {r["run_id"] for r in recorded}
     return None
 
@@ -505,7 +508,12 @@ def cleanup_plan(*, run_id: str | None = None, kind: str | None = None) -> Clean
     recorded = _recorded(kind, run_id)
     items = discover(_scope(kind, run_id, recorded), recorded)
     runs = sorted({r["run_id"] for r in recorded} | {i.run for i in items if i.run})
-    return CleanupReport(items, runs)
+    report = CleanupReport(items, runs)
+    if not is_sandbox() and run_id is None:
+        report.notes.append("in a real account only the runs recorded in this machine's state file are cleaned up; "
+                            "workshop resources of other runs (another attendee's, or a lost state file) are left "
+                            "alone: name one with cleanup(run_id=..., dry_run=False, confirm=True) to delete it")
+    return report
 
 
 def cleanup(*, dry_run: bool = True, confirm: bool = False, run_id: str | None = None,
@@ -651,6 +659,9 @@ def _delete_certificates(items: list[Item], report: CleanupReport) -> None:
                     time.sleep(2 ** attempt)
 
     _each(items, report, delete)
+    gone = [i.name for i in items if i.status in ("deleted", "already gone")]
+    if gone and is_sandbox():  # simulated devices go with their certificates: no findings from their history remain
+        target.sandbox_control("DELETE", "/_sandbox/iot/connections", {"certificateIds": gone})
 
 
 def _delete_things(items: list[Item], report: CleanupReport) -> None:

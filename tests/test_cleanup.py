@@ -225,6 +225,22 @@ def test_aws_mode_deletes_only_with_confirmation_and_shows_the_plan(sandbox, mon
     assert done.done and not done.errors and sandbox.iot.list_things()["things"] == []
 
 
+def test_aws_mode_leaves_runs_this_machine_did_not_record(sandbox, monkeypatch):
+    """In a real account shared with other attendees, clean-up deletes only the runs in this machine's state file;
+    another run's tagged resources stay until named explicitly."""
+    env = fleet.build_workshop_environment(connect=False)
+    theirs = fleet.build_fleet(40, seed=4, connect=False)
+    state.forget_run(theirs.run_id)  # another attendee's run: tagged like ours, recorded on their machine only
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    plan = fleet.cleanup()
+    assert set(plan.table["run"]) <= {env.run_id, "(none)"}
+    assert "other runs" in repr(plan) and "run_id=" in repr(plan)
+    assert not fleet.cleanup(dry_run=False, confirm=True).errors
+    assert names(sandbox.iot.list_things(maxResults=250)) == sorted(theirs.things)
+    named = fleet.cleanup(run_id=theirs.run_id, dry_run=False, confirm=True)
+    assert not named.errors and sandbox.iot.list_things()["things"] == []
+
+
 def test_cleanup_tolerates_resources_already_gone(sandbox):
     env = fleet.build_workshop_environment(connect=False)
     report = fleet.cleanup()
