@@ -7,7 +7,6 @@ Writes (creating roles, changing settings) run directly; replacing or deleting s
 """
 from __future__ import annotations
 
-import fnmatch
 import html
 import json
 import time
@@ -174,30 +173,25 @@ def audit_settings_table() -> StyledTable:
 _statements = roles.statements  # policy documents as IAM returns them (dict, JSON or URL-encoded JSON)
 
 
-def _listify(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
 def _trusts(doc: Any, service: str = IOT_SERVICE) -> bool:
     """Return True when the trust policy lets ``service`` assume the role (see :func:`helpers.roles.trusts_service`)."""
     return roles.trusts_service(doc, service)
 
 
 def _allowed(docs: list[Any], action: str) -> bool:
-    allowed = False
+    """Return True when the role's policy documents allow ``action``: some Allow statement matches it (Action or
+    NotAction wildcards) and no Deny does (resources and conditions aside: this checks a role's kind of access)."""
+    from .sandbox.policy_documents import ALLOW, DENY, PolicyDocumentError, parse_policy
+
+    statements = []
     for doc in docs:
-        for st in _statements(doc):
-            if "NotAction" in st:
-                hit = not any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in _listify(st["NotAction"]))
-            else:
-                hit = any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in _listify(st.get("Action")))
-            if not hit:
-                continue
-            if st.get("Effect") == "Deny":
-                return False
-            if st.get("Effect") == "Allow":
-                allowed = True
-    return allowed
+        try:
+            statements.extend(parse_policy(doc))
+        except PolicyDocumentError:
+            continue  # a document IAM would not have accepted grants nothing
+    if any(st.effect == DENY and st.covers_action(action) for st in statements):
+        return False
+    return any(st.effect == ALLOW and st.covers_action(action) for st in statements)
 
 
 @dataclass
