@@ -6,7 +6,8 @@ devices, undo the module's deactivation, compare an audit with the ground truth,
   topic ``BadDevices`` and its role, logging left off. An audit then finds exactly three non-compliant checks.
 * :func:`verify_workshop_environment` is a table of what Module 1 should have, what is there, and each gap's fix.
 * :func:`reactivate_certificate` makes the shared certificate ACTIVE again after Module 2's mitigation (Module 3
-  needs it).
+  needs it). Building again (the top of every notebook) also undoes what Module 2's mitigations changed on purpose,
+  so that any notebook can be re-run after any other.
 * :func:`build_fleet` seeds a fleet of any size with a known mix of problems for every audit check, and returns the
   findings an audit must report (the ground truth); :func:`compare_findings` checks an audit against it.
 * :func:`cleanup` lists (dry run, the default), then deletes, everything the workshop created here.
@@ -42,6 +43,8 @@ from .fleet_plan import (MIN_FLEET, PERMISSIVE_KINDS, POLICY_DOCUMENTS, CertPlan
 
 MAX_AWS_FLEET = 500
 ERRATUM_TOPIC = "BadIoTDevices"  # what the original stack named the topic the module calls BadDevices
+CONNECTION_LOOKBACK_DAYS = 31  # how far back an on-demand audit reads connections
+LOGGING_ROLE_PREFIX = "IoTLoggingRole-"  # the workshop's logging roles (ENABLE_IOT_LOGGING mitigations)
 
 
 # -- the Module 1 environment -----------------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ def _module1_changes(run_id: str) -> list[str]:
             f"SNS topic {TOPIC_NAME} (the module's name; the original stack called it {ERRATUM_TOPIC})",
             "account audit configuration: audit role set, the 14 original checks enabled (the previous "
             "configuration is saved and given back by cleanup)",
+            f"IoT logging turned off again if a workshop mitigation turned it on (role {LOGGING_ROLE_PREFIX}*)",
             "device connections: both devices connect with the shared certificate (real MQTT in aws mode)"]
 
 
@@ -195,14 +199,96 @@ def _enable_original_checks(role_arn: str, run_id: str) -> None:
         roleArn=role_arn, auditCheckConfigurations={c: {"enabled": True} for c in ORIGINAL_14}))
 
 
+def _logging_drift(iot: Any) -> list[tuple[str, Callable[[], Any]]]:
+    """Return the undo of logging that a workshop mitigation turned on (Module 1 has it off), or nothing."""
+    try:
+        v2 = iot.get_v2_logging_options()
+    except ClientError as exc:
+        if error_code(exc) != "NotConfiguredException":
+            raise
+        return []
+    role = str(v2.get("roleArn") or "").rsplit("/", 1)[-1]
+    if v2.get("disableAllLogs") or v2.get("defaultLogLevel", "DISABLED") == "DISABLED" or \
+            not role.startswith(LOGGING_ROLE_PREFIX):
+        return []
+    return [(f"IoT logging: {v2.get('defaultLogLevel')} -> off (a workshop ENABLE_IOT_LOGGING mitigation with role "
+             f"{role} turned it on)",
+             lambda: iot.set_v2_logging_options(defaultLogLevel="DISABLED", disableAllLogs=True))]
+
+
+def _policy_drift(iot: Any, policy: str) -> list[tuple[str, Callable[[], Any]]]:
+    """Return the undo of a REPLACE_DEFAULT_POLICY_VERSION mitigation on the Module 1 policy, or nothing."""
+    try:
+        current = iot.get_policy(policyName=policy)
+    except ClientError as exc:
+        if is_gone(exc):
+            return []  # verify_workshop_environment reports it
+        raise
+    if json.loads(current["policyDocument"]) == PERMISSIVE_POLICY:
+        return []
+    versions = [v["versionId"] for v in iot.list_policy_versions(policyName=policy)["policyVersions"]]
+    original = next((v for v in versions if v != current["defaultVersionId"] and json.loads(iot.get_policy_version(
+        policyName=policy, policyVersionId=v)["policyDocument"]) == PERMISSIVE_POLICY), None)
+    if original is None:
+        return []  # not a mitigation's doing: verify_workshop_environment reports it
+
+    def undo() -> None:
+        iot.set_default_policy_version(policyName=policy, policyVersionId=original)
+        for version in versions:  # the blank versions (a policy keeps at most 5)
+            if version != original:
+                iot.delete_policy_version(policyName=policy, policyVersionId=version)
+
+    return [(f"policy {policy}: version {original} (iot:* on *) is the default again (a REPLACE_DEFAULT_POLICY_VERSION "
+             f"mitigation made version {current['defaultVersionId']} the default; the later versions are deleted)",
+             undo)]
+
+
+def _module1_drift(env: WorkshopEnvironment) -> list[tuple[str, Callable[[], Any]]]:
+    """Return what Module 2's mitigations changed on purpose in the Module 1 environment, each with its undo."""
+    iot = target.client("iot")
+    out: list[tuple[str, Callable[[], Any]]] = []
+    try:
+        status = iot.describe_certificate(certificateId=env.certificate_id)["certificateDescription"]["status"]
+    except ClientError as exc:
+        if not is_gone(exc):
+            raise
+        status = "gone"  # verify_workshop_environment reports it
+    if status == "INACTIVE":
+        out.append((f"certificate {env.certificate_id}: INACTIVE -> ACTIVE (an UPDATE_DEVICE_CERTIFICATE mitigation "
+                    "deactivated it)",
+                    lambda: iot.update_certificate(certificateId=env.certificate_id, newStatus="ACTIVE")))
+    return out + _policy_drift(iot, env.policy_name) + _logging_drift(iot)
+
+
+def _restore_module1(env: WorkshopEnvironment, *, confirm: bool, connect: bool) -> list[str]:
+    """Undo what Module 2's mitigations changed in the Module 1 environment (in aws mode only with ``confirm``) and,
+    in the sandbox with ``connect``, record the devices' connections if they are missing; return what was done."""
+    drift = _module1_drift(env)
+    if drift:
+        require_confirmation("Restoring the Module 1 environment", [what for what, _ in drift], confirm)
+    for _, undo in drift:
+        undo()
+    done = [what for what, _ in drift]
+    if connect and is_sandbox() and connect_devices(env)["sessions"]:
+        done.append("recorded the devices' connections with the shared certificate")
+    return done
+
+
 def build_workshop_environment(*, confirm: bool = False, run_id: str | None = None, connect: bool = True,
                                rebuild: bool = False) -> WorkshopEnvironment:
     """Return the Module 1 environment, building it when this target/region has none (``rebuild`` deletes the
-    existing one first)."""
+    existing one first). An existing one is given back its Module 1 state: what Module 2's mitigations changed on
+    purpose (certificate deactivated, blank default policy version, logging on) is undone, so that an audit again
+    finds the module's three problems (in aws mode only with ``confirm=True``)."""
     if not rebuild:
         existing = _existing_module1()
         if existing is not None:
-            print(existing)  # idempotent: say what is already there
+            restored = _restore_module1(existing, confirm=confirm, connect=connect)
+            said = str(existing)  # idempotent: say what is already there, and what was given back
+            if restored:
+                said = said.replace("nothing was changed", "its Module 1 state was given back") + "".join(
+                    f"\n  - {what}" for what in restored)
+            print(said)
             return existing
     run_id = run_id or state.new_run_id()
     changes = _module1_changes(run_id)
@@ -219,6 +305,7 @@ def build_workshop_environment(*, confirm: bool = False, run_id: str | None = No
     state.start_run("module1", run_id, account)
     env = _create_module1(run_id, account)
     state.update_run(run_id, environment=env.to_dict())
+    _restore_module1(env, confirm=True, connect=False)  # logging an earlier run's mitigation turned on
     if connect:
         connect_devices(env)
     return env
@@ -265,12 +352,22 @@ def connect_devices(env: WorkshopEnvironment, *, hours: float = 3.0, every_secon
 
     Sandbox: records the connection history the original simulators would have built over the last ``hours`` (a
     session every ``every_seconds``, both devices at once, different client ids), ending more than 2 hours ago so that
-    an audit started now sees it. aws: runs ``mqtt_sessions`` real MQTT sessions now; AWS's audit sees connections
-    only after 2 hours.
+    an audit started now sees it. Nothing is recorded when an audit would already see both devices use the
+    certificate ("already recorded"), and new history never overlaps earlier sessions of the same client ids (that
+    would add a conflicting-client-id finding). aws: runs ``mqtt_sessions`` real MQTT sessions now; AWS's audit sees
+    connections only after 2 hours.
     """
     if is_sandbox():
         now = target_now()
         end = now - CONNECTION_LOOKBACK_GAP_HOURS * 3600 - 60
+        history = [e for e in target.sandbox_control("GET", "/_sandbox/iot/connections")["events"]
+                   if e["clientId"] in env.things and e["connectedAt"] >= now - CONNECTION_LOOKBACK_DAYS * 86400]
+        seen = {e["clientId"] for e in history if e["certificateId"] == env.certificate_id and e["connectedAt"] < end}
+        if seen >= set(env.things):
+            return {"mode": "already recorded", "sessions": 0,
+                    "visible_to_audit_from": datetime.fromtimestamp(now, timezone.utc)}
+        if history:  # earlier sessions of these client ids (e.g. a previous certificate's): record before them
+            end = min(end, min(e["connectedAt"] for e in history) - 60)
         start = end - hours * 3600
         events = []
         for i in range(int(hours * 3600 // every_seconds)):

@@ -7,6 +7,7 @@ Erratum of the original module: deactivating a certificate needs a role with
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -278,12 +279,15 @@ def start_mitigation_task(mapping: dict[str, Iterable[str] | str], *, finding_id
                                    else {"auditTaskId": audit_task_id})
     if reason_codes:
         task_target["auditCheckToReasonCodeFilter"] = reason_codes
+    # the same name, findings and actions give the same token (a re-run cell finds its task); other findings under
+    # an existing name get TaskAlreadyExistsException instead of that old task
+    token = uuid.uuid5(uuid.NAMESPACE_URL, json.dumps([task_id, task_target, checked], sort_keys=True)).hex
     try:
         return _iot().start_audit_mitigation_actions_task(
-            taskId=task_id, target=task_target, auditCheckToActionsMapping=checked,
-            clientRequestToken=uuid.uuid5(uuid.NAMESPACE_URL, task_id).hex)["taskId"]
+            taskId=task_id, target=task_target, auditCheckToActionsMapping=checked, clientRequestToken=token)["taskId"]
     except ClientError as exc:
-        fix = ("Task names are unique: choose another task_name." if error_code(exc) == "TaskAlreadyExistsException"
+        fix = ("Task names are unique and this one already ran on other findings or actions: choose another "
+               "task_name (e.g. add the audit's task id)." if error_code(exc) == "TaskAlreadyExistsException"
                else "Correct what AWS's message names and try again.")
         raise aws_error(exc, f"Could not start the mitigation task {task_id}.", fix) from None
 

@@ -72,6 +72,12 @@ UNRECORDED_OPERATIONS: dict[Operation, str] = {
     ("iot", "DescribeRoleAlias"): "99 reads every role alias of the account to find the workshop's",
     ("cognito-identity", "DescribeIdentityPool"): "99 reads the tags of every identity pool of the account",
     ("iam", "GetRolePolicy"): "settings.inspect_role reads inline policies when a configured role has some",
+    ("iot", "GetPolicyVersion"): "01-05 run again after 05: build_workshop_environment finds DevicePolicy's original "
+                                 "version",
+    ("iot", "SetDefaultPolicyVersion"): "01-05 run again after 05: ... and makes it the default again (undoing 05's "
+                                        "REPLACE_DEFAULT_POLICY_VERSION mitigation)",
+    ("iot", "SetV2LoggingOptions"): "01-05 run again after 05: build_workshop_environment turns off the logging 05's "
+                                    "ENABLE_IOT_LOGGING mitigation turned on",
 }
 
 # Operations a sandbox run records that the attendee policy deliberately does not grant: only

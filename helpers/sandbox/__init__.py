@@ -10,7 +10,8 @@ from typing import Any
 
 from .server import SANDBOX_ACCOUNT, SandboxServer, configure_moto
 
-__all__ = ["SANDBOX_ACCOUNT", "SandboxServer", "configure_moto", "install", "record_connections", "list_connections"]
+__all__ = ["SANDBOX_ACCOUNT", "SandboxServer", "configure_moto", "install", "record_connections", "list_connections",
+           "forget_connections"]
 
 
 def install() -> list[str]:
@@ -36,3 +37,8 @@ def record_connections(events: list[dict[str, Any]], *, region: str = "us-east-1
 def list_connections(*, region: str = "us-east-1", account: str = SANDBOX_ACCOUNT) -> list[dict[str, Any]]:
     """Return the recorded MQTT connection events."""
     return _backend(account, region).list_connections()
+
+
+def forget_connections(certificate_ids: list[str], *, region: str = "us-east-1", account: str = SANDBOX_ACCOUNT) -> int:
+    """Remove the recorded events of ``certificate_ids`` (``DELETE /_sandbox/iot/connections``); return how many."""
+    return _backend(account, region).forget_connections(certificate_ids)

@@ -80,6 +80,14 @@ def register(app: "SandboxApp") -> None:
     def get_connections(request: "Request") -> dict[str, Any]:
         return {"events": _backend(request).list_connections()}
 
+    @app.route("DELETE", "/_sandbox/iot/connections")
+    def forget_connections(request: "Request") -> dict[str, Any]:
+        body = _body(request)
+        if "certificateIds" not in body:
+            raise SandboxError(400, 'The body needs "certificateIds": the certificates whose history to forget.')
+        removed = _call(lambda: _backend(request).forget_connections(body["certificateIds"]))
+        return {"removed": removed, "total": len(_backend(request).list_connections())}
+
     @app.route("POST", "/_sandbox/iot/crls")
     def publish_crl(request: "Request") -> dict[str, Any]:
         body = _body(request)

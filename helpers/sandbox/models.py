@@ -880,6 +880,18 @@ class DeviceDefenderBackend(BaseBackend):
         with self.lock:
             return [ev.to_dict() for ev in self.connections]
 
+    def forget_connections(self, certificate_ids: Any) -> int:
+        """Remove the recorded events of the certificates ``certificate_ids`` (simulated devices that never were);
+        return how many were removed."""
+        if not isinstance(certificate_ids, list) or not all(isinstance(c, str) for c in certificate_ids):
+            raise InvalidRequestException('"certificateIds" must be a list of certificate ids.')
+        forget = set(certificate_ids)
+        with self.lock:
+            kept = [ev for ev in self.connections if ev.certificate_id not in forget]
+            removed = len(self.connections) - len(kept)
+            self.connections = kept
+            return removed
+
     # -- validation helpers ------------------------------------------------------------------------------------
     def _checks_used_by_schedules(self) -> dict[str, set[str]]:
         used: dict[str, set[str]] = {}

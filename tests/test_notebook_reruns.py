@@ -1,0 +1,187 @@
+"""Instructors re-run notebooks on the same sandbox: every notebook must pass its own "check your work" cells when run
+again, after any other. First the causes that once broke re-runs, one test each against the in-process sandbox; then
+a re-run sequence of real notebooks against a sandbox process of their own (like tests/notebook_fault_run.py).
+
+The causes: a mitigation task name already used (the helpers' token, derived from the name alone, handed back the
+old task); Module 2's mitigations left in place (certificate INACTIVE, blank default policy version, logging on)
+where a later notebook needs the Module 1 findings; connection history piling up or outliving its devices
+(conflicting-client-id findings from repeated connections or from a deleted fleet).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from helpers import certs, fleet, mitigation, target
+from helpers.errors import WorkshopError
+from helpers.sandbox.catalog import ORIGINAL_14
+from helpers.workshop import NOTEBOOKS_DIR
+from tests.builders import wait_audit
+from tests.notebook_fault_run import ARTIFACTS, ROOT, _control, _free_port
+
+SHARED = "DEVICE_CERTIFICATE_SHARED_CHECK"
+CONFLICTING = "CONFLICTING_CLIENT_IDS_CHECK"
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
+    return tmp_path / ".workshop"
+
+
+def audit(iot, checks) -> tuple[str, set[str]]:
+    """Return an on-demand audit's task id and its non-compliant checks."""
+    task_id = iot.start_on_demand_audit_task(targetCheckNames=list(checks))["taskId"]
+    result = wait_audit(iot, task_id, timeout=60)
+    assert result["taskStatus"] == "COMPLETED", result
+    return task_id, {c for c, d in result["auditDetails"].items() if d["checkRunStatus"] == "COMPLETED_NON_COMPLIANT"}
+
+
+def events() -> list[dict]:
+    return target.sandbox_control("GET", "/_sandbox/iot/connections")["events"]
+
+
+# -- the causes ---------------------------------------------------------------------------------------------------
+def test_connecting_again_adds_no_sessions_and_no_conflicting_client_ids(sandbox, state_dir):
+    env = fleet.build_workshop_environment()
+    recorded = events()
+    assert fleet.connect_devices(env)["mode"] == "already recorded"
+    fleet.build_workshop_environment()
+    assert len(events()) == len(recorded)
+    # the same client ids connected earlier with another certificate, at the times connect_devices would pick: the
+    # new history goes before those sessions instead of overlapping them
+    other = sandbox.iot.register_certificate_without_ca(certificatePem=certs.issue("earlier").pem,
+                                                        status="INACTIVE")["certificateId"]
+    target.sandbox_control("DELETE", "/_sandbox/iot/connections", {"certificateIds": [env.certificate_id]})
+    target.sandbox_control("POST", "/_sandbox/iot/connections",
+                           {"events": [{**e, "certificateId": other} for e in recorded]})
+    assert fleet.connect_devices(env)["sessions"] == len(recorded)
+    assert audit(sandbox.iot, ORIGINAL_14)[1] == set(fleet.MODULE1_NON_COMPLIANT)
+    rebuilt = fleet.build_workshop_environment(rebuild=True)  # a new certificate: the deleted one's history goes
+    assert {e["certificateId"] for e in events()} == {other, rebuilt.certificate_id}
+    assert audit(sandbox.iot, ORIGINAL_14)[1] == set(fleet.MODULE1_NON_COMPLIANT)
+
+
+def test_building_again_gives_back_what_the_mitigations_changed(sandbox, state_dir, capsys):
+    env = fleet.build_workshop_environment()
+    iot = sandbox.iot
+    iot.update_certificate(certificateId=env.certificate_id, newStatus="INACTIVE")  # 04's mitigation
+    for _ in range(4):  # 05's REPLACE_DEFAULT_POLICY_VERSION, run four times: the policy's 5-version limit
+        iot.create_policy_version(policyName=env.policy_name, policyDocument='{"Version": "2012-10-17", '
+                                  '"Statement": []}', setAsDefault=True)
+    role = mitigation.create_mitigation_role("ENABLE_IOT_LOGGING", role_name="IoTLoggingRole-workshop")
+    iot.set_v2_logging_options(roleArn=role, defaultLogLevel="ERROR", disableAllLogs=False)  # 05's mitigation
+    assert audit(iot, ORIGINAL_14)[1] == set()
+    capsys.readouterr()
+
+    again = fleet.build_workshop_environment()
+    said = capsys.readouterr().out
+    assert again == env and "its Module 1 state was given back" in said, said
+    assert "INACTIVE -> ACTIVE" in said and "(iot:* on *) is the default again" in said and "ERROR -> off" in said
+    assert mitigation.certificate_status(env.certificate_id) == "ACTIVE"
+    versions = iot.list_policy_versions(policyName=env.policy_name)["policyVersions"]
+    assert len(versions) == 1 and json.loads(iot.get_policy(policyName=env.policy_name)["policyDocument"]) == \
+        fleet.PERMISSIVE_POLICY
+    assert audit(iot, ORIGINAL_14)[1] == set(fleet.MODULE1_NON_COMPLIANT)
+    fleet.build_workshop_environment()
+    assert "nothing was changed" in capsys.readouterr().out
+
+
+def test_aws_mode_gives_back_the_module1_state_only_when_confirmed(sandbox, state_dir, monkeypatch):
+    env = fleet.build_workshop_environment(connect=False)
+    sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="INACTIVE")
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    with pytest.raises(WorkshopError) as e:
+        fleet.build_workshop_environment(connect=False)
+    assert f"certificate {env.certificate_id}: INACTIVE -> ACTIVE" in e.value.problem and "confirm=True" in e.value.fix
+    assert mitigation.certificate_status(env.certificate_id) == "INACTIVE"
+    fleet.build_workshop_environment(connect=False, confirm=True)
+    assert mitigation.certificate_status(env.certificate_id) == "ACTIVE"
+
+
+def test_a_task_name_used_for_other_findings_is_refused_not_handed_back(sandbox, state_dir):
+    env = fleet.build_workshop_environment()
+    mitigation.create_mitigation_action("Update-device-certificate", "UPDATE_DEVICE_CERTIFICATE")
+    mapping = {SHARED: ["Update-device-certificate"]}
+    first, second = (sandbox.iot.list_audit_findings(taskId=audit(sandbox.iot, [SHARED])[0])["findings"][0]["findingId"]
+                     for _ in range(2))
+    task = mitigation.start_mitigation_task(mapping, finding_ids=[first], task_name="Deactivate")
+    assert mitigation.start_mitigation_task(mapping, finding_ids=[first], task_name="Deactivate") == task
+    with pytest.raises(WorkshopError) as e:
+        mitigation.start_mitigation_task(mapping, finding_ids=[second], task_name="Deactivate")
+    assert "TaskAlreadyExistsException" in e.value.problem and "choose another task_name" in e.value.fix
+    assert mitigation.wait_for_mitigation_task(task, progress=None, poll_interval=0.05)["taskStatus"] == "COMPLETED"
+    assert mitigation.certificate_status(env.certificate_id) == "INACTIVE"
+
+
+def test_cleanup_forgets_the_connection_history_of_what_it_deletes(sandbox, state_dir):
+    fleet.build_workshop_environment(connect=False)  # the audit configuration
+    built = fleet.build_fleet(40, seed=3)
+    assert built.expected_findings[CONFLICTING] and CONFLICTING in audit(sandbox.iot, [CONFLICTING])[1]
+    fleet.cleanup(run_id=built.run_id, dry_run=False)
+    assert events() == []
+    assert CONFLICTING not in audit(sandbox.iot, [CONFLICTING])[1]
+
+
+def test_forgetting_connections_needs_certificate_ids(sandbox):
+    with pytest.raises(target.TargetError, match="certificateIds"):
+        target.sandbox_control("DELETE", "/_sandbox/iot/connections", {})
+    with pytest.raises(target.TargetError, match="certificateIds"):
+        target.sandbox_control("DELETE", "/_sandbox/iot/connections", {"certificateIds": "abc"})
+
+
+# -- notebooks re-run on one sandbox --------------------------------------------------------------------------------
+# (notebook, what broke when it ran there) in order; 04 and 05 build what they need themselves
+SEQUENCE = (
+    ("04-apply-mitigation-actions.ipynb", "first run"),
+    ("04-apply-mitigation-actions.ipynb", "same task name, new findings: the old task came back"),
+    ("05-automate-at-scale.ipynb", "first run (the Module 1 devices are built without connections)"),
+    ("05-automate-at-scale.ipynb", "the deleted fleet's conflicting client ids; the policy's blank version"),
+    ("02-on-demand-audit.ipynb", "after 05: policy and logging mitigated, no connections, fleet history"),
+    ("99-cleanup.ipynb", "clean-up"),
+    ("02-on-demand-audit.ipynb", "rebuilt after clean-up: logging left on, old sessions of the same client ids"),
+)
+
+
+def test_notebooks_pass_their_checks_when_re_run_on_the_same_sandbox(tmp_path):
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    out_dir = ARTIFACTS / "executed-reruns"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "MPLBACKEND": "Agg",
+           "WORKSHOP_STATE_DIR": str(tmp_path / ".workshop"), "WORKSHOP_FLEET_SIZE": "40"}
+    errors: dict[str, str] = {}
+    with open(ARTIFACTS / "sandbox-reruns.log", "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            for _ in range(600):
+                try:
+                    _control(endpoint, "GET", "/_sandbox/health")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for step, (name, why) in enumerate(SEQUENCE):
+                nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+                client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                                        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+                try:
+                    client.execute(env=env)
+                except Exception as exc:  # every step runs; all failures are reported together
+                    errors[f"step {step}: {name} ({why})"] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
+                nbformat.write(nb, out_dir / f"{step}-{name}")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    assert not errors, "\n\n".join(f"{where}:\n{what}" for where, what in errors.items())
