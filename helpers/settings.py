@@ -67,11 +67,11 @@ def error_code(exc: ClientError) -> str:
 
 
 def require_confirmation(action: str, confirm: bool) -> None:
-    """Refuse ``action`` (replacing or deleting something) in a real AWS account unless ``confirm`` is True."""
-    if confirm or target.is_sandbox():
-        return
-    raise WorkshopError(f"Not done: {action} would replace or delete something in your real AWS account.",
-                        "Check that this is what you want, then run the same call again with confirm=True.")
+    """Return when the sandbox is active or ``confirm`` is True; otherwise refuse ``action`` (replacing or deleting
+    one thing), naming it, the account and the region (one message format: fleet_base.require_confirmation)."""
+    from .fleet_base import require_confirmation as refuse_unconfirmed
+
+    refuse_unconfirmed("Not done: this step", [action], confirm)
 
 
 def _account() -> str:

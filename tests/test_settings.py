@@ -237,9 +237,9 @@ def test_replacing_and_deleting_in_a_real_account_need_confirm(sandbox, real_acc
     settings.configure_audit(check_names=[LOGGING], daily_audit=False)  # writes are fine without confirm
     settings.configure_sns_alerts()
     other = make_role(iam, "OtherAuditRole")
-    with pytest.raises(WorkshopError, match="replace or delete something in your real AWS account") as e:
+    with pytest.raises(WorkshopError, match="would change your real AWS account") as e:
         settings.set_audit_role(other)
-    assert "confirm=True" in e.value.fix
+    assert "replacing the audit role" in e.value.problem and "confirm=True" in e.value.fix
     with pytest.raises(WorkshopError, match="real AWS account"):
         settings.configure_audit(role_arn=other, check_names=[LOGGING], daily_audit=False)
     with pytest.raises(WorkshopError, match="real AWS account"):
