@@ -4,83 +4,42 @@ back-off sleeps, so it overlaps the rest of the suite instead of adding minutes 
 """
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 
-from helpers.workshop import NOTEBOOKS, NOTEBOOKS_DIR
+from helpers.workshop import NOTEBOOKS
+from tests.notebook_runs import ARTIFACTS, ROOT, control, execute_notebook, sandbox_process
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+__all__ = ["ARTIFACTS", "ROOT", "RUN", "run_notebooks_under_faults"]
+
 THROTTLE = {"throttleRate": 0.2, "seed": 2026}
 # Faults are about resilience, not scale: nbval's run covers 05 at 300 devices; 40 keep this run's clean-up short.
 FLEET_SIZE = "40"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _control(endpoint: str, method: str, path: str, body: dict | None = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}{path}", data=data, method=method), timeout=10) as r:
-        return json.loads(r.read())
-
-
 def run_notebooks_under_faults(base_env: dict[str, str]) -> dict[str, Any]:
     """Run every notebook in order against a fresh throttling sandbox; return the executed notebooks, the errors per
     notebook, the faults injected and the operations the sandbox answered."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(exist_ok=True)
     out_dir = ARTIFACTS / "executed-under-faults"
-    out_dir.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "sandbox-under-faults.log", "w") as log, tempfile.TemporaryDirectory() as state_dir:
-        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            for _ in range(600):
-                try:
-                    _control(endpoint, "GET", "/_sandbox/health")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            _control(endpoint, "POST", "/_sandbox/faults", THROTTLE)
-            _control(endpoint, "DELETE", "/_sandbox/operations")
-            env = {**base_env, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint,
-                   "WORKSHOP_STATE_DIR": state_dir, "WORKSHOP_FLEET_SIZE": FLEET_SIZE, "MPLBACKEND": "Agg"}
-            executed, errors = {}, {}
-            for name, *_ in NOTEBOOKS:
-                nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
-                client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                                        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
-                try:
-                    client.execute(env=env)
-                except Exception as exc:  # reported per notebook by the test
-                    errors[name] = f"{type(exc).__name__}: {str(exc)[-2000:]}"
-                nbformat.write(nb, out_dir / name)
-                executed[name] = nb
-            return {"notebooks": executed, "errors": errors, "faults": _control(endpoint, "GET", "/_sandbox/faults"),
-                    "operations": _control(endpoint, "GET", "/_sandbox/operations")["operations"]}
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with sandbox_process("sandbox-under-faults.log") as endpoint, tempfile.TemporaryDirectory() as state_dir:
+        control(endpoint, "POST", "/_sandbox/faults", THROTTLE)
+        control(endpoint, "DELETE", "/_sandbox/operations")
+        env = {**base_env, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint,
+               "WORKSHOP_STATE_DIR": state_dir, "WORKSHOP_FLEET_SIZE": FLEET_SIZE, "MPLBACKEND": "Agg"}
+        executed, errors = {}, {}
+        for name, *_ in NOTEBOOKS:
+            nb, error = execute_notebook(name, env)
+            if error:
+                errors[name] = error
+            nbformat.write(nb, out_dir / name)
+            executed[name] = nb
+        return {"notebooks": executed, "errors": errors, "faults": control(endpoint, "GET", "/_sandbox/faults"),
+                "operations": control(endpoint, "GET", "/_sandbox/operations")["operations"]}
 
 
 class BackgroundRun(threading.Thread):

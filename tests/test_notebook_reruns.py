@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from helpers import certs, fleet, mitigation, target
 from helpers.errors import WorkshopError
 from helpers.sandbox.catalog import ORIGINAL_14
-from helpers.workshop import NOTEBOOKS_DIR
 from tests.builders import wait_audit
-from tests.notebook_fault_run import ARTIFACTS, ROOT, _control, _free_port
+from tests.notebook_runs import ARTIFACTS, execute_notebook, sandbox_process
 
 SHARED = "DEVICE_CERTIFICATE_SHARED_CHECK"
 CONFLICTING = "CONFLICTING_CLIENT_IDS_CHECK"
@@ -151,37 +146,17 @@ SEQUENCE = (
 
 
 def test_notebooks_pass_their_checks_when_re_run_on_the_same_sandbox(tmp_path):
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
+    """The sequence above, on one sandbox process with no reset between notebooks: every cell runs."""
     out_dir = ARTIFACTS / "executed-reruns"
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "MPLBACKEND": "Agg",
-           "WORKSHOP_STATE_DIR": str(tmp_path / ".workshop"), "WORKSHOP_FLEET_SIZE": "40"}
     errors: dict[str, str] = {}
-    with open(ARTIFACTS / "sandbox-reruns.log", "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            for _ in range(600):
-                try:
-                    _control(endpoint, "GET", "/_sandbox/health")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            for step, (name, why) in enumerate(SEQUENCE):
-                nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
-                client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                                        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
-                try:
-                    client.execute(env=env)
-                except Exception as exc:  # every step runs; all failures are reported together
-                    errors[f"step {step}: {name} ({why})"] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
-                nbformat.write(nb, out_dir / f"{step}-{name}")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    with sandbox_process("sandbox-reruns.log") as endpoint:
+        env = {**os.environ, "WORKSHOP_TARGET": "sandbox", "AWS_ENDPOINT_URL": endpoint,
+               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "MPLBACKEND": "Agg", "WORKSHOP_STATE_DIR": str(tmp_path / ".workshop"), "WORKSHOP_FLEET_SIZE": "40"}
+        for step, (name, why) in enumerate(SEQUENCE):
+            nb, error = execute_notebook(name, env)  # every step runs; all failures are reported together
+            if error:
+                errors[f"step {step}: {name} ({why})"] = error
+            nbformat.write(nb, out_dir / f"{step}-{name}")
     assert not errors, "\n\n".join(f"{where}:\n{what}" for where, what in errors.items())
