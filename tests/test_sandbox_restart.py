@@ -1,7 +1,6 @@
 """A sandbox stopped or restarted mid-workshop: the helpers say so clearly, and one call rebuilds the environment."""
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 
@@ -9,12 +8,7 @@ import pytest
 
 from helpers import fleet, state, target
 from helpers.sandbox import SandboxServer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.notebook_runs import free_port
 
 
 def _start(port: int) -> SandboxServer:
@@ -27,7 +21,7 @@ def _start(port: int) -> SandboxServer:
 @pytest.fixture
 def workshop(tmp_path, monkeypatch) -> Iterator[dict]:
     """A sandbox on a port of its own, the helpers pointed at it, and a private state folder."""
-    port = _free_port()
+    port = free_port()
     server = _start(port)
     monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
     monkeypatch.setenv("WORKSHOP_TARGET", "sandbox")

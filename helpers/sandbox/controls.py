@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,7 +10,7 @@ if TYPE_CHECKING:
 
 from moto.core.exceptions import ServiceException
 
-from .server import SANDBOX_ACCOUNT, SandboxError
+from .server import SANDBOX_ACCOUNT, SandboxError, known_regions
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -27,17 +26,9 @@ def _scope(request: "Request") -> tuple[str, str]:
     region = request.args.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if not (account.isdigit() and len(account) == 12):
         raise SandboxError(400, f"account must be 12 digits; got {account!r}")
-    if region not in _iot_regions():
+    if region not in known_regions("iot"):
         raise SandboxError(400, f"Unknown region {region!r}; IoT regions include us-east-1, eu-west-1, ...")
     return account, region
-
-
-@lru_cache(maxsize=1)
-def _iot_regions() -> frozenset[str]:
-    """Return the IoT regions (cached: a boto3 Session takes about half a second to load the endpoint data)."""
-    from boto3.session import Session
-
-    return frozenset(Session().get_available_regions("iot"))
 
 
 def _body(request: "Request") -> dict[str, Any]:

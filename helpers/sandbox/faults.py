@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import uuid
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,18 +130,25 @@ def _names(body: dict[str, Any], name: str) -> frozenset[str] | None:
     return frozenset(value)
 
 
+def aws_error(protocol: str, status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Return (status line, headers, body) of an AWS error shaped for ``protocol``: an XML ``ErrorResponse`` for
+    query services, ``x-amzn-ErrorType`` and a JSON body for the others."""
+    request_id = str(uuid.uuid4())
+    status_line = f"{status} {HTTPStatus(status).phrase}"
+    if protocol == "query":
+        kind = "Sender" if status < 500 else "Receiver"
+        body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message>"
+                f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+    return status_line, [*headers, ("x-amzn-RequestId", request_id), ("Content-Length", str(len(body)))], body
+
+
 def error_response(fault: Fault, request: ApiRequest) -> tuple[str, list[tuple[str, str]], bytes]:
     """Return (status line, headers, body) of the AWS-shaped error for ``fault``."""
-    request_id = str(uuid.uuid4())
+    assert fault.code is not None
     message = ("Rate exceeded (sandbox fault injection)" if fault.status < 500
                else "Service unavailable (sandbox fault injection); try again")
-    status = f"{fault.status} {'Bad Request' if fault.status == 400 else 'Service Unavailable'}"
-    assert fault.code is not None
-    if request.protocol == "query":
-        kind = "Sender" if fault.status < 500 else "Receiver"
-        body = (f'<ErrorResponse><Error><Type>{kind}</Type><Code>{fault.code}</Code><Message>{message}</Message>'
-                f'</Error><RequestId>{request_id}</RequestId></ErrorResponse>').encode()
-        return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body
-    body = json.dumps({"__type": fault.code, "message": message}).encode()
-    return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", fault.code),
-                    ("x-amzn-RequestId", request_id)], body
+    return aws_error(request.protocol, fault.status, fault.code, message)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from .faults import FaultInjector, error_response
+from .faults import FaultInjector, aws_error, error_response
 from .locking import STATE_LOCK
 from .operations import OperationLog, identify
 
@@ -100,14 +100,16 @@ class SandboxApp:
         if request is not None:
             problem = region_problem(request)
             if problem is not None:
-                return _aws_error(request, 400, "InvalidRequestException", problem, start_response)
+                status, headers, body = aws_error(request.protocol, 400, "InvalidRequestException", problem)
+                start_response(status, headers)
+                return [body]
             fault = self.faults.decide(request)
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.code is not None:
                     status, headers, body = error_response(fault, request)
-                    start_response(status, headers + [("Content-Length", str(len(body)))])
+                    start_response(status, headers)
                     return [body]
             self.operations.record(request)
         def respond(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
@@ -151,7 +153,7 @@ class SandboxApp:
 
 
 @lru_cache(maxsize=32)
-def _known_regions(service: str) -> frozenset[str]:
+def known_regions(service: str) -> frozenset[str]:
     """Return the regions where ``service`` exists in any partition (every known region for global services)."""
     from boto3.session import Session
 
@@ -166,24 +168,10 @@ def _known_regions(service: str) -> frozenset[str]:
 
 def region_problem(request: "ApiRequest") -> str | None:
     """Return why the sandbox refuses the region of ``request`` (a region the service does not exist in), or None."""
-    if request.region in _known_regions(request.service):
+    if request.region in known_regions(request.service):
         return None
     return (f"Unknown region {request.region!r} for {request.service}: no such AWS region has it. Set "
             "AWS_DEFAULT_REGION to a region such as us-east-1 or eu-west-1 and restart the kernel.")
-
-
-def _aws_error(request: "ApiRequest", status: int, code: str, message: str,
-               start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """Answer with an AWS-shaped error for the request's protocol."""
-    if request.protocol == "query":
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
-                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>").encode()
-        headers = [("Content-Type", "text/xml")]
-    else:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
-    start_response(f"{status} Bad Request", headers + [("Content-Length", str(len(body)))])
-    return [body]
 
 
 def _request_handler(quiet: bool) -> Any:
