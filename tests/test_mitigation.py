@@ -5,8 +5,8 @@ import pytest
 
 from helpers import mitigation as m
 from helpers.errors import WorkshopError
-from tests.test_sandbox_mitigation import LOGGING, POLICY, SHARED
-from tests.test_sandbox_mitigation import module  # noqa: F401 - fixture
+from tests.sandbox.test_mitigation import LOGGING, POLICY, SHARED
+from tests.sandbox.test_mitigation import module  # noqa: F401 - fixture
 
 
 def test_action_types_table_lists_the_six_types_and_their_checks():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import mitigation, widgets
-from tests.test_sandbox_mitigation import SHARED
-from tests.test_sandbox_mitigation import module  # noqa: F401 - fixture
+from tests.sandbox.test_mitigation import SHARED
+from tests.sandbox.test_mitigation import module  # noqa: F401 - fixture
 
 
 @pytest.fixture

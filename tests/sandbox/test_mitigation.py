@@ -21,7 +21,7 @@ from tests.builders import (
     wait_audit,
 )
 from tests.shapes import assert_valid
-from tests.test_sandbox_audits import control
+from tests.sandbox.test_audits import control
 
 SHARED, LOGGING, POLICY = "DEVICE_CERTIFICATE_SHARED_CHECK", "LOGGING_DISABLED_CHECK", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK"
 MANAGED = "arn:aws:iam::aws:policy/service-role/"
