@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 from helpers.sandbox import SandboxServer  # noqa: E402
-from helpers.sandbox.catalog import CHECK_NAMES  # noqa: E402
+from helpers.spec.checks import CHECK_NAMES  # noqa: E402
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "iot.amazonaws.com"}, "Action": "sts:AssumeRole"}]}

@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from helpers.spec.checks import CHECK_NAMES  # noqa: E402
+
 
 def _reset(endpoint: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")).close()
@@ -29,7 +31,6 @@ def _audit(n: int) -> tuple[float, int]:
     import json
 
     from helpers import target
-    from helpers.sandbox.catalog import CHECK_NAMES
 
     iot, iam = target.client("iot"), target.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [

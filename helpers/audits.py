@@ -23,9 +23,10 @@ from botocore.exceptions import ClientError
 
 from . import target
 from .checks import describe_check, resolve_check_names
-from .errors import WorkshopError
-from .sandbox.catalog import SEVERITIES
-from .settings import aws_error, describe_audit_settings, error_code, require_confirmation
+from .errors import WorkshopError, aws_error, error_code
+from .spec.checks import SEVERITIES
+from .safety import require_confirmation
+from .settings import describe_audit_settings
 from .tables import StyledTable, as_severity, style_table
 
 __all__ = [
@@ -33,7 +34,8 @@ __all__ = [
     "progress_reporter", "start_on_demand_audit", "describe_audit",
     "wait_for_audit", "run_on_demand_audit", "cancel_audit", "audit_results", "audit_results_table",
     "validate_schedule", "create_scheduled_audit", "update_scheduled_audit", "delete_scheduled_audit",
-    "describe_scheduled_audit", "list_scheduled_audits", "audit_history", "latest_on_demand_audit", "in_notebook",
+    "describe_scheduled_audit", "list_scheduled_audits", "run_scheduled_audit_now", "audit_history",
+    "latest_on_demand_audit", "in_notebook",
 ]
 
 FREQUENCIES = ("DAILY", "WEEKLY", "BIWEEKLY", "MONTHLY")
@@ -435,8 +437,8 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
         kwargs["targetCheckNames"] = names
     changes = [f"{k}: {current.get(k)!r} → {v!r}" for k, v in kwargs.items()
                if k != "scheduledAuditName" and current.get(k) != v]
-    require_confirmation(f"changing the scheduled audit {scheduled_audit_name} ({'; '.join(changes) or 'no change'})",
-                         confirm)
+    require_confirmation("Not done: this step", [f"changing the scheduled audit {scheduled_audit_name} "
+                                                 f"({'; '.join(changes) or 'no change'})"], confirm)
     try:
         return target.client("iot").update_scheduled_audit(**kwargs)["scheduledAuditArn"]
     except ClientError as exc:
@@ -447,7 +449,7 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
 def delete_scheduled_audit(scheduled_audit_name: str, *, confirm: bool = False) -> str:
     """Delete a scheduled audit (needs ``confirm=True`` in a real account); return what was done."""
     _check_name(scheduled_audit_name)
-    require_confirmation(f"deleting the scheduled audit {scheduled_audit_name}", confirm)
+    require_confirmation("Not done: this step", [f"deleting the scheduled audit {scheduled_audit_name}"], confirm)
     try:
         target.client("iot").delete_scheduled_audit(scheduledAuditName=scheduled_audit_name)
     except ClientError as exc:
@@ -467,6 +469,27 @@ def list_scheduled_audits() -> pd.DataFrame:
                      "check names": ", ".join(d.get("targetCheckNames", [])), "arn": d["scheduledAuditArn"]})
     return pd.DataFrame(rows, columns=["name", "frequency", "day of week", "day of month", "checks", "check names",
                                        "arn"])
+
+
+def run_scheduled_audit_now(scheduled_audit_name: str) -> str:
+    """Return the id of the audit task the sandbox starts for a scheduled audit now, as if it had fallen due.
+
+    Sandbox control: ``POST /_sandbox/iot/scheduled-audits/run-due`` with ``{"force": [scheduled_audit_name]}``.
+    A real account has no such control: there a scheduled audit runs on its day.
+    """
+    _check_name(scheduled_audit_name)
+    if not target.is_sandbox():
+        raise WorkshopError(f"Running {scheduled_audit_name!r} now is a sandbox control; in a real account a scheduled "
+                            "audit runs on its day.",
+                            "Wait for its day, or run the same checks now with audits.run_on_demand_audit(names).")
+    describe_scheduled_audit(scheduled_audit_name)  # an unknown name fails here, listing the existing ones
+    started = target.sandbox_control("POST", "/_sandbox/iot/scheduled-audits/run-due",
+                                     {"force": [scheduled_audit_name]})["startedTaskIds"]
+    for task_id in started:  # other audits that were due start too
+        if describe_audit(task_id).get("scheduledAuditName") == scheduled_audit_name:
+            return task_id
+    raise WorkshopError(f"The sandbox started no audit for {scheduled_audit_name!r}.",
+                        "Check audits.audit_history(days=1), and report this: the sandbox should have started one.")
 
 
 # -- history -------------------------------------------------------------------------------------------------------

@@ -2,101 +2,23 @@
 detects and why it matters, its documentation page, the mitigation action types it allows, and whether it was among
 the module's original 14 — as a DataFrame and as look-ups.
 
-Severity, resource type, identifier, reason codes, allowed actions and the original-14 flag come from
-:mod:`helpers.sandbox.catalog` (the same data the local Device Defender evaluates); this module adds what a person
-reads: titles, explanations and links. Use :func:`resolve_check_names` to turn user input into valid API names.
+The facts themselves, one :class:`CheckInfo` per check, live in :mod:`helpers.spec.checks` (the same data the
+local Device Defender evaluates); this module adds look-ups, name resolution and tables. Use :func:`resolve_check_names` to turn user input into valid API names.
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Iterable
 
 import pandas as pd
 
 from .errors import WorkshopError
-from .sandbox.catalog import CHECK_NAMES, CHECKS, ORIGINAL_14, SEVERITIES
+from .spec.checks import CHECK_NAMES, CHECKS, DOCS_BASE, ORIGINAL_14, SEVERITIES, CheckInfo
 from .tables import StyledTable, as_severity, severity_rank, style_table
 
 __all__ = ["CHECK_NAMES", "ORIGINAL_14", "SEVERITIES", "CheckInfo", "DOCS_BASE", "list_checks", "checks_table",
            "describe_check", "title", "severity", "allowed_actions", "docs_url", "checks_by_severity",
            "resolve_check_name", "resolve_check_names", "suggest_check_names"]
-
-DOCS_BASE = "https://docs.aws.amazon.com/iot-device-defender/latest/devguide"
-
-# name -> (console title, documentation page, what it detects and why it matters)
-_TEXT: dict[str, tuple[str, str, str]] = {
-    "AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": (
-        "Authenticated Cognito role overly permissive", "audit-chk-auth-cognito-role-permissive",
-        "The IAM role of a Cognito identity pool's signed-in users grants IoT admin or thing-management actions, "
-        "so any signed-in app user could reconfigure or delete devices."),
-    "CA_CERTIFICATE_EXPIRING_CHECK": (
-        "CA certificate expiring", "audit-chk-ca-cert-approaching-expiration",
-        "A registered CA certificate expires within 30 days or has expired; once it does, new device certificates "
-        "it signs can no longer be registered."),
-    "CA_CERTIFICATE_KEY_QUALITY_CHECK": (
-        "CA certificate key quality", "audit-chk-ca-cert-key-quality",
-        "A CA certificate's key is known to be weak (ROCA CVE-2017-15361 or Debian OpenSSL CVE-2008-0166), so an "
-        "attacker could derive it and sign certificates for devices of their own."),
-    "CONFLICTING_CLIENT_IDS_CHECK": (
-        "Conflicting MQTT client IDs", "audit-chk-conflicting-client-ids",
-        "Several connections used the same MQTT client ID and knocked each other off, a sign of a cloned or "
-        "misconfigured device that also makes message loss likely."),
-    "DEVICE_CERTIFICATE_AGE_CHECK": (
-        "Device certificate age check", "device-certificate-age-check",
-        "A device certificate has been active longer than the age threshold (365 days by default); long-lived "
-        "credentials are more likely to have leaked and should be rotated."),
-    "DEVICE_CERTIFICATE_EXPIRING_CHECK": (
-        "Device certificate expiring", "audit-chk-device-cert-approaching-expiration",
-        "A device certificate expires within the threshold (30 days by default) or has expired; the device will be "
-        "unable to connect when it does."),
-    "DEVICE_CERTIFICATE_KEY_QUALITY_CHECK": (
-        "Device certificate key quality", "audit-chk-device-cert-key-quality",
-        "A device certificate's key is known to be weak (ROCA or Debian OpenSSL), so an attacker could recover the "
-        "private key and impersonate the device."),
-    "DEVICE_CERTIFICATE_SHARED_CHECK": (
-        "Device certificate shared", "audit-chk-device-cert-shared",
-        "One certificate was used by several devices at the same time; you can no longer tell devices apart, and "
-        "revoking the certificate takes all of them offline."),
-    "INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK": (
-        "Intermediate CA revoked for active device certificates check",
-        "audit-chk-active-intermediary-device-revoked-CA",
-        "Device certificates are still active although an intermediate CA in their chain has been revoked, so "
-        "devices keep connecting with credentials their issuer no longer vouches for."),
-    "IOT_POLICY_OVERLY_PERMISSIVE_CHECK": (
-        "AWS IoT policies overly permissive", "audit-chk-iot-policy-permissive",
-        "An IoT policy grants broad MQTT or shadow access (for example iot:* on *), so one compromised device can "
-        "connect as, publish to and read from every other device."),
-    "IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK": (
-        "AWS IoT policy potentially misconfigured", "audit-chk-iot-misconfigured-policies",
-        "An IoT policy uses MQTT wildcards in a way that does not do what it seems (a Deny on '+' or '#' does not "
-        "cover sub-topics), leaving topics open that were meant to be closed."),
-    "IOT_ROLE_ALIAS_ALLOWS_ACCESS_TO_UNUSED_SERVICES_CHECK": (
-        "Role alias allows access to unused services", "audit-chk-role-alias-unused-svcs",
-        "The IAM role behind a role alias grants access to AWS services its devices have not used in a year; "
-        "unneeded permissions widen what a stolen device credential can reach."),
-    "IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK": (
-        "Role alias overly permissive", "audit-chk-iot-role-alias-permissive",
-        "The IAM role behind a role alias grants admin-wide or security-auditing permissions, so a device's "
-        "temporary AWS credentials could be used to take over resources or hide tracks."),
-    "LOGGING_DISABLED_CHECK": (
-        "Logging disabled", "audit-chk-logging-disabled",
-        "AWS IoT logs are not sent to CloudWatch (neither v1 nor v2 logging is on), so connection failures and "
-        "attacks leave no trace to investigate."),
-    "REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK": (
-        "Revoked CA certificate still active", "audit-chk-revoked-ca-cert",
-        "A CA certificate its issuer has revoked is still ACTIVE in AWS IoT, so certificates it signed can still be "
-        "registered and used."),
-    "REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK": (
-        "Revoked device certificate still active", "audit-chk-revoked-device-cert",
-        "A device certificate its CA has revoked is still ACTIVE in AWS IoT, so whoever holds its key can still "
-        "connect."),
-    "UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": (
-        "Unauthenticated Cognito role overly permissive", "audit-chk-unauth-cognito-role-permissive",
-        "The IAM role for anonymous (unauthenticated) Cognito identities grants IoT admin actions or broad MQTT "
-        "access, so anyone on the internet could control or read your devices."),
-}
-assert set(_TEXT) == set(CHECKS), "every check in the sandbox catalogue needs a title, page and explanation"
 
 # Spellings seen in older documentation and examples -> the current API name.
 _ALIASES: dict[str, str] = {
@@ -112,35 +34,7 @@ _ALIASES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class CheckInfo:
-    """Everything about one audit check, for people and for code."""
-
-    name: str
-    title: str
-    severity: str
-    resource_type: str
-    identifier: str
-    description: str
-    docs_url: str
-    allowed_actions: tuple[str, ...]
-    reason_codes: tuple[str, ...]
-    original: bool
-
-    def __str__(self) -> str:
-        return (f"{self.title} ({self.name}) — {self.severity}, audits {self.resource_type}\n  {self.description}\n"
-                f"  mitigation actions: {', '.join(self.allowed_actions)}\n  docs: {self.docs_url}")
-
-
-def _info(name: str) -> CheckInfo:
-    spec = CHECKS[name]
-    title_, page, description = _TEXT[name]
-    return CheckInfo(name=name, title=title_, severity=spec.severity, resource_type=spec.resource_type,
-                     identifier=spec.identifier, description=description, docs_url=f"{DOCS_BASE}/{page}.html",
-                     allowed_actions=spec.allowed_actions, reason_codes=spec.reason_codes, original=spec.original)
-
-
-_INFO: dict[str, CheckInfo] = {name: _info(name) for name in CHECK_NAMES}
+_INFO: dict[str, CheckInfo] = CHECKS
 _BY_TITLE: dict[str, str] = {info.title.lower(): name for name, info in _INFO.items()}
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 from . import certs
 from .errors import WorkshopError
 from .fleet_base import PERMISSIVE_POLICY
+from .spec.checks import CHECK_NAMES
 
 MIN_FLEET = 40
 
@@ -300,7 +301,6 @@ def expected_findings(fleet: Fleet, pki: FleetPKI, account: str, *, crl_publishe
     Derived from the plan, not from the audit: which certificates are shared, expiring, weak, revoked; which client
     ids conflict; which policies, role aliases and pools grant too much; whether logging is off.
     """
-    from .sandbox.catalog import CHECK_NAMES
 
     plan, ids = fleet.plan, fleet.certificate_ids
     active = {k for k, c in plan.certs.items() if c.status == "ACTIVE"}

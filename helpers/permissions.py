@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Union
 
+from .spec.policies import ALLOW, DENY, parse_policy
+
 Operation = tuple[str, str]  # (botocore signing service name, operation name), e.g. ("iot", "ListThings")
 OperationLike = Union[Operation, Mapping[str, Any]]  # also {"service": ..., "operation": ...} as the sandbox lists them
 
@@ -134,7 +136,6 @@ def required_actions(operations: Iterable[OperationLike], *, include_sandbox_onl
 def allows(policy: Mapping[str, Any] | str, action: str) -> bool:
     """Return True when some Allow statement of ``policy`` matches ``action`` (Action/NotAction wildcards) and no
     unconditional Deny on every resource matches it."""
-    from .sandbox.policy_documents import ALLOW, DENY, parse_policy
 
     statements = parse_policy(policy)
     if any(st.effect == DENY and st.covers_action(action) and "*" in st.resources and not st.not_resource

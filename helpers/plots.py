@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from .audits import audit_history, describe_audit
 from .checks import describe_check
 from .findings import list_findings
-from .sandbox.catalog import SEVERITIES
+from .spec.checks import SEVERITIES
 from .tables import NEUTRAL_COLOUR, OK_COLOUR, SEVERITY_COLOURS, severity_rank
 
 __all__ = ["PROJECTOR_STYLE", "BEFORE_COLOUR", "AFTER_COLOUR", "plot_findings_by_check", "plot_fleet_compliance",

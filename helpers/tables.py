@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from .sandbox.catalog import SEVERITIES
+from .spec.checks import SEVERITIES
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 # Warm to cool as severity falls; black text is readable on all four.

@@ -24,6 +24,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from .errors import TargetError
+from .spec.regions import iot_regions
 
 TARGETS = ("sandbox", "aws")
 DEFAULT_REGION = "us-east-1"
@@ -68,13 +69,6 @@ def resolve_region() -> tuple[str, str]:
                           f"Set AWS_DEFAULT_REGION to one that has it, e.g. {', '.join(near)}, and restart the "
                           "kernel.")
     return region, source
-
-
-@lru_cache(maxsize=1)
-def iot_regions() -> frozenset[str]:
-    """Return every region, in any partition, where botocore knows AWS IoT."""
-    session = boto3.Session()
-    return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions("iot", p))
 
 
 def _region_and_source() -> tuple[str, str]:

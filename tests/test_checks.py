@@ -6,7 +6,7 @@ import pytest
 
 from helpers import checks, tables
 from helpers.errors import WorkshopError
-from helpers.sandbox.catalog import CHECKS
+from helpers.spec.checks import CHECKS
 
 
 def test_catalogue_has_every_check_most_severe_first():

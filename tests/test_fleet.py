@@ -9,7 +9,7 @@ import pytest
 
 from helpers import certs, fleet, state, target
 from helpers.errors import WorkshopError
-from helpers.sandbox.catalog import CHECK_NAMES, ORIGINAL_14
+from helpers.spec.checks import CHECK_NAMES, ORIGINAL_14
 from tests.builders import configure_audit, wait_audit
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from helpers import certs, fleet, mitigation, target
 from helpers.errors import WorkshopError
-from helpers.sandbox.catalog import ORIGINAL_14
+from helpers.spec.checks import ORIGINAL_14
 from tests.builders import wait_audit
 from tests.notebook_runs import ARTIFACTS, execute_notebook, sandbox_process
 

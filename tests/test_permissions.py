@@ -11,8 +11,8 @@ import botocore.session
 import pytest
 
 from helpers import fleet, mitigation, permissions, settings
-from helpers.mitigation import ACTION_TYPES
-from helpers.sandbox.policy_documents import resource_matches
+from helpers.spec.actions import ACTION_TYPES
+from helpers.spec.policies import resource_matches
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = json.loads((ROOT / "iam/attendee-policy.json").read_text())
@@ -57,7 +57,7 @@ def test_iam_writes_only_on_the_workshop_roles_and_only_the_workshop_managed_pol
         assert st["Resource"] == roles, action
     (attach,) = statements("iam:AttachRolePolicy")
     allowed = {a.rsplit("/", 1)[-1] for a in attach["Condition"]["ArnEquals"]["iam:PolicyARN"]}
-    used = {info["policy"] for info in ACTION_TYPES.values()} | {settings.AUDIT_POLICY_NAME, settings.SNS_POLICY_NAME,
+    used = {info.managed_policy for info in ACTION_TYPES.values()} | {settings.AUDIT_POLICY_NAME, settings.SNS_POLICY_NAME,
                                                                  "AWSIoTLogging"}
     assert allowed == used
     assert not any(a.startswith("iam:Put") or a in ("iam:CreatePolicy", "iam:UpdateAssumeRolePolicy")

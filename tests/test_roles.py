@@ -9,7 +9,7 @@ import moto.iam.models
 import pytest
 
 from helpers import fleet, mitigation, roles, settings
-from helpers.mitigation import ACTION_TYPES
+from helpers.spec.actions import ACTION_TYPES
 
 ACCOUNT = "123456789012"
 SOURCE_ARN = f"arn:aws:iot:us-east-1:{ACCOUNT}:*"
@@ -38,7 +38,7 @@ def test_the_trust_policy_is_the_documented_confused_deputy_form():
     assert roles.partition_of("cn-north-1") == "aws-cn" and roles.partition_of("us-east-1") == "aws"
 
 
-@pytest.mark.parametrize("policy", sorted({info["policy"] for info in ACTION_TYPES.values()}
+@pytest.mark.parametrize("policy", sorted({info.managed_policy for info in ACTION_TYPES.values()}
                                           | {settings.AUDIT_POLICY_NAME, settings.SNS_POLICY_NAME, "AWSIoTLogging"}))
 def test_every_managed_policy_the_workshop_attaches_exists(policy):
     data = json.loads(moto.iam.models.aws_managed_policies_data)
@@ -67,7 +67,7 @@ def test_settings_roles(sandbox):
 @pytest.mark.parametrize("kind", list(ACTION_TYPES))
 def test_each_mitigation_role_carries_only_its_managed_policy(sandbox, kind):
     arn = mitigation.create_mitigation_role(kind)
-    assert_least_privilege(sandbox.client("iam"), arn, ACTION_TYPES[kind]["policy"])
+    assert_least_privilege(sandbox.client("iam"), arn, ACTION_TYPES[kind].managed_policy)
 
 
 @pytest.mark.parametrize("statement, needle", [

@@ -7,8 +7,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import iam_access
-from .catalog import CHECKS
+from ..spec.checks import CHECKS
+from ..spec.policies import missing_actions, trusts_service
 from .checks import Finding, get_check
 from .snapshot import Snapshot
 
@@ -18,34 +18,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("6f1c1f5e-9a53-4d1b-8f0e-5d8d0e6c2a11")
 
-_IAM_READ = ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-             "iam:GetPolicy", "iam:GetPolicyVersion")
-_DEVICE_CERTS = ("iot:ListCertificates", "iot:DescribeCertificate")
-_CA_CERTS = ("iot:ListCACertificates", "iot:DescribeCACertificate")
-# What the audit role must allow for each check (from the AWSIoTDeviceDefenderAudit managed policy).
-REQUIRED_ACTIONS: dict[str, tuple[str, ...]] = {
-    "AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": ("cognito-identity:GetIdentityPoolRoles", *_IAM_READ),
-    "UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": ("cognito-identity:GetIdentityPoolRoles", *_IAM_READ),
-    "IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK": ("iot:ListRoleAliases", "iot:DescribeRoleAlias", *_IAM_READ,
-                                               "iam:GenerateServiceLastAccessedDetails",
-                                               "iam:GetServiceLastAccessedDetails"),
-    "IOT_ROLE_ALIAS_ALLOWS_ACCESS_TO_UNUSED_SERVICES_CHECK": ("iot:ListRoleAliases", "iot:DescribeRoleAlias",
-                                                              *_IAM_READ, "iam:GenerateServiceLastAccessedDetails",
-                                                              "iam:GetServiceLastAccessedDetails"),
-    "IOT_POLICY_OVERLY_PERMISSIVE_CHECK": ("iot:ListPolicies", "iot:GetPolicy"),
-    "IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK": ("iot:ListPolicies", "iot:GetPolicy"),
-    "CA_CERTIFICATE_EXPIRING_CHECK": _CA_CERTS,
-    "CA_CERTIFICATE_KEY_QUALITY_CHECK": _CA_CERTS,
-    "REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK": _CA_CERTS,
-    "DEVICE_CERTIFICATE_AGE_CHECK": _DEVICE_CERTS,
-    "DEVICE_CERTIFICATE_EXPIRING_CHECK": _DEVICE_CERTS,
-    "DEVICE_CERTIFICATE_KEY_QUALITY_CHECK": _DEVICE_CERTS,
-    "REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK": _DEVICE_CERTS + _CA_CERTS,
-    "INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK": _DEVICE_CERTS + _CA_CERTS,
-    "DEVICE_CERTIFICATE_SHARED_CHECK": _DEVICE_CERTS,
-    "CONFLICTING_CLIENT_IDS_CHECK": _DEVICE_CERTS,
-    "LOGGING_DISABLED_CHECK": ("iot:GetLoggingOptions", "iot:GetV2LoggingOptions"),
-}
 
 
 def resource_key(identifier: dict[str, Any]) -> str:
@@ -135,10 +107,10 @@ def role_problem(snap: Snapshot, role_arn: str | None, check_name: str) -> str |
     role = snap.roles.get(role_arn)
     if role is None:
         return f"Device Defender could not assume the audit role {role_arn}: the role does not exist."
-    if not iam_access.trusts_service(role.assume_role_policy):
+    if not trusts_service(role.assume_role_policy):
         return (f"Device Defender could not assume the audit role {role_arn}: its trust policy does not allow "
                 "iot.amazonaws.com to call sts:AssumeRole.")
-    missing = iam_access.missing_actions(role, REQUIRED_ACTIONS[check_name])
+    missing = missing_actions(role.policy_documents, CHECKS[check_name].required_role_actions)
     if missing:
         return (f"The audit role {role_arn} is missing permissions for this check: {', '.join(missing)}. "
                 "Attach the AWS managed policy AWSIoTDeviceDefenderAudit.")

@@ -13,6 +13,7 @@ from moto.iot.responses import IoTResponse
 
 from .exceptions import (CertificateValidationException, InvalidRequestException, MalformedPolicyException,
                          ResourceNotFoundException)
+from ..spec.policies import PolicyDocumentError, parse_policy
 from .paging import paginate
 
 
@@ -64,10 +65,8 @@ def list_policies(self: Any) -> ActionResult:
 
 
 def list_targets_for_policy(self: Any) -> ActionResult:
-    name = unquote(self._get_param("policyName"))
-    if name not in self.iot_backend.policies:
-        raise ResourceNotFoundException(f"Policy {name} does not exist.")
-    targets = sorted(t for (t, p) in self.iot_backend.principal_policies if p == name)
+    # moto's backend raises AWS's ResourceNotFoundException wording ("Policy not found")
+    targets = sorted(self.iot_backend.list_targets_for_policy(unquote(self._get_param("policyName"))))
     page, marker = _marker_page(self, targets)
     return ActionResult({"targets": page, "nextMarker": marker})
 
@@ -88,10 +87,8 @@ def list_principal_things(self: Any) -> ActionResult:
 
 
 def list_thing_principals(self: Any) -> ActionResult:
-    thing = unquote(self._get_param("thingName"))
-    if not any(t.thing_name == thing for t in self.iot_backend.things.values()):
-        raise ResourceNotFoundException(f"Thing {thing} does not exist.")
-    principals = sorted(p for (p, t) in self.iot_backend.principal_things if t == thing)
+    # moto's backend raises AWS's wording ("Failed to list principals for thing ... does not exist in your account")
+    principals = sorted(self.iot_backend.list_thing_principals(unquote(self._get_param("thingName"))))
     page, token = _token_page(self, principals)
     return ActionResult({"principals": page, "nextToken": token})
 
@@ -100,8 +97,8 @@ def list_things(self: Any) -> ActionResult:
     name, value = self._get_param("attributeName"), self._get_param("attributeValue")
     thing_type = self._get_param("thingTypeName")
     things = [t for t in self.iot_backend.things.values()
-              if (thing_type is None or t.thing_type_name == thing_type)
-              and (name is None or t.attributes.get(name) == value)]
+              if (thing_type is None or (t.thing_type is not None and t.thing_type.thing_type_name == thing_type))
+              and (name is None or (name in t.attributes and t.attributes[name] == value))]
     things.sort(key=lambda t: t.thing_name)
     page, token = _token_page(self, things)
     return ActionResult({"things": [t.to_dict() for t in page], "nextToken": token})
@@ -203,7 +200,6 @@ def _keeping_tags(original: Callable[[Any], Any], arn_key: str) -> Callable[[Any
 
 def _policy_document_checked(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Wrap CreatePolicy/CreatePolicyVersion so a document that is not a policy is refused (moto stores anything)."""
-    from .policy_documents import PolicyDocumentError, parse_policy
 
     def wrapper(self: Any) -> Any:
         document = self._get_param("policyDocument")

@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import iam_access
-from .catalog import CHECKS
+from ..spec.actions import ACTION_TYPES, LOGGING_LEVELS as LOG_LEVELS, PARAM_TYPES
+from ..spec.checks import CHECKS
+from ..spec.policies import missing_actions, trusts_service
 from .exceptions import InvalidRequestException
 
 if TYPE_CHECKING:
@@ -23,28 +24,8 @@ TASK_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TOKEN_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 GROUP_RE = re.compile(r"^[a-zA-Z0-9:_-]{1,128}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-LOG_LEVELS = ("DEBUG", "INFO", "ERROR", "WARN")  # DISABLED is not allowed for ENABLE_IOT_LOGGING
 MAX_ACTIONS = 100
 MAX_RUNNING_TASKS = 10
-BLANK_POLICY = json.dumps({"Version": "2012-10-17", "Statement": []})  # UNCONFIRMED: AWS's exact blank template
-
-PARAM_TYPES = {
-    "updateDeviceCertificateParams": "UPDATE_DEVICE_CERTIFICATE",
-    "updateCACertificateParams": "UPDATE_CA_CERTIFICATE",
-    "addThingsToThingGroupParams": "ADD_THINGS_TO_THING_GROUP",
-    "replaceDefaultPolicyVersionParams": "REPLACE_DEFAULT_POLICY_VERSION",
-    "enableIoTLoggingParams": "ENABLE_IOT_LOGGING",
-    "publishFindingToSnsParams": "PUBLISH_FINDING_TO_SNS",
-}
-# What the action's role must allow, per type (the matching AWSIoTDeviceDefender*MitigationAction policy).
-REQUIRED_ACTIONS = {
-    "UPDATE_DEVICE_CERTIFICATE": ("iot:UpdateCertificate",),
-    "UPDATE_CA_CERTIFICATE": ("iot:UpdateCACertificate",),
-    "ADD_THINGS_TO_THING_GROUP": ("iot:ListPrincipalThings", "iot:AddThingToThingGroup"),
-    "REPLACE_DEFAULT_POLICY_VERSION": ("iot:CreatePolicyVersion",),
-    "ENABLE_IOT_LOGGING": ("iot:SetV2LoggingOptions", "iam:PassRole"),
-    "PUBLISH_FINDING_TO_SNS": ("sns:Publish",),
-}
 
 
 def validate_params(params: Any) -> str:
@@ -202,9 +183,9 @@ def role_problem(backend: "DeviceDefenderBackend", action: MitigationAction) -> 
     role = _iam_roles(backend.account_id).get(action.role_arn)
     if role is None:
         return f"The role {action.role_arn} does not exist."
-    if not iam_access.trusts_service(role.assume_role_policy):
+    if not trusts_service(role.assume_role_policy):
         return f"The role {action.role_arn} does not trust iot.amazonaws.com."
-    missing = iam_access.missing_actions(role, REQUIRED_ACTIONS[action.action_type])
+    missing = missing_actions(role.policy_documents, ACTION_TYPES[action.action_type].required_role_actions)
     if missing:
         return (f"The role {action.role_arn} does not allow {', '.join(missing)}, which "
                 f"{action.action_type} needs. Attach the matching AWSIoTDeviceDefender*MitigationAction policy.")

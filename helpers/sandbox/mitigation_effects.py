@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from moto.iot.models import iot_backends
 
-from .mitigation import BLANK_POLICY, MitigationAction
+from ..spec.actions import BLANK_POLICY
+from .mitigation import MitigationAction
 
 if TYPE_CHECKING:
     from .audit_tasks import AuditFinding

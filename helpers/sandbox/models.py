@@ -15,9 +15,9 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
-from . import iam_access
 from .audit_tasks import AuditFinding, AuditTask, finish, notification, resource_key, run_checks
-from .catalog import CHECKS, CONFIG_DEFAULTS
+from ..spec.checks import CHECKS, CONFIG_DEFAULTS
+from ..spec.policies import allows, trusts_service
 from .exceptions import (
     InvalidRequestException,
     LimitExceededException,
@@ -286,9 +286,9 @@ class DeviceDefenderBackend(BaseBackend):
         role = _iam_roles(self.account_id).get(target.get("roleArn") or "")
         if role is None:
             return f"The SNS role {target.get('roleArn')} does not exist."
-        if not iam_access.trusts_service(role.assume_role_policy):
+        if not trusts_service(role.assume_role_policy):
             return f"The SNS role {role.arn} does not trust iot.amazonaws.com."
-        if not iam_access.allows(role, "sns:Publish"):
+        if not allows(role.policy_documents, "sns:Publish"):
             return f"The SNS role {role.arn} does not allow sns:Publish."
         return None
 

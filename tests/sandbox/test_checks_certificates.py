@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from helpers.sandbox.catalog import CHECKS
+from helpers.spec.checks import CHECKS
 from helpers.sandbox.checks import get_check
 from helpers.sandbox.checks.base import CheckResult, Finding
 from helpers.sandbox.snapshot import CACertificateInfo, CertificateInfo, CrlInfo, Snapshot

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers.sandbox.catalog import CHECKS
+from helpers.spec.checks import CHECKS
 from helpers.sandbox.checks.base import CheckResult
 from helpers.sandbox.checks.identities import (THING_ADMIN_READ_ACTIONS, THING_ADMIN_WRITE_ACTIONS,
                                                authenticated_cognito_role_overly_permissive, iot_actions,

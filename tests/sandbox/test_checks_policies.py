@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers.sandbox.catalog import CHECKS
+from helpers.spec.checks import CHECKS
 from helpers.sandbox.checks.base import CheckResult
 from helpers.sandbox.checks.policies import (SHADOW_AND_JOB_ACTIONS, iot_policy_overly_permissive,
                                              iot_policy_potential_misconfiguration, mqtt_filters_covering)

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from helpers import mitigation
 from helpers import sandbox as sb
-from helpers.sandbox.catalog import CHECK_NAMES
+from helpers.spec.checks import CHECK_NAMES
 from tests.builders import configure_audit, make_role, register_cert, shared_sessions, wait_audit
 
 SHARED = "DEVICE_CERTIFICATE_SHARED_CHECK"

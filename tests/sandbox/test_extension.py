@@ -14,7 +14,7 @@ from moto.iot.responses import IoTResponse
 
 from helpers import sandbox as sb
 from helpers.sandbox import cognito, iot_gaps, responses
-from helpers.sandbox.catalog import CHECK_NAMES
+from helpers.spec.checks import CHECK_NAMES
 from tests.shapes import assert_valid, iot_model
 
 ROLE = "arn:aws:iam::123456789012:role/IoTAuditRole"

@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 
 import botocore.session
 
-from ..policy_documents import ALLOW, DENY, Statement, action_matches, resource_matches
+from ...spec.policies import ALLOW, DENY, Statement, action_matches, resource_matches
 from ..snapshot import RoleInfo, Snapshot
 from .base import CheckResult, Finding
 from .policies import DATA_PLANE_ACTIONS, broad_data_plane_actions, broad_thing_access, statements_of

@@ -29,7 +29,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Iterable, Sequence
 
-from ..policy_documents import (ALLOW, DENY, Bindings, Statement, arn_resource, example_match, has_wildcard,
+from ...spec.policies import (ALLOW, DENY, Bindings, Statement, arn_resource, example_match, has_wildcard,
                                 parse_policy, widen_statement)
 from ..snapshot import PolicyInfo, Snapshot
 from .base import CheckResult, Finding

@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from helpers.sandbox.policy_documents import (PolicyDocumentError, Statement, action_matches, arn_resource,
+from helpers.spec.policies import (PolicyDocumentError, Statement, action_matches, arn_resource,
                                               example_match, has_wildcard, parse_policy, resource_matches,
                                               widen_location, widen_statement)
 

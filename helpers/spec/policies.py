@@ -10,7 +10,12 @@ always as tuples). Matching follows the IAM conventions both policy languages sh
   takes the value given in the bindings, where ``None`` means "any value" (a wildcard); a variable without a
   binding takes ``unresolved`` (``None`` = wildcard, or a literal string).
 
-Compiled patterns are cached, so evaluating many copies of the same document stays cheap.
+Matching never backtracks (:mod:`helpers.spec.wildcards`): a hostile pattern such as ``*a*a*a…!`` costs
+O(len(resource) × len(pattern)), not exponential time. Compiled patterns are cached, so evaluating many copies of
+the same document stays cheap.
+
+Role-level questions a service asks before acting (does the trust policy let it assume the role, does the role
+allow an action) are answered here too, with the same parser: :func:`trusts_service`, :func:`allows`.
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
+
+from .wildcards import ANY, ONE, Glob, GlobSet, Token
 
 ALLOW = "Allow"
 DENY = "Deny"
@@ -47,6 +54,8 @@ class Statement:
     not_resource: bool = False
     # operator -> condition key -> values (all strings, booleans as "true"/"false")
     conditions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict, hash=False)
+    # trust policies only: principal type ("Service", "AWS", "*", ...) -> values
+    principals: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def covers_action(self, action: str) -> bool:
         """Return True when this statement applies to ``action`` (NotAction taken into account)."""
@@ -64,10 +73,10 @@ class Statement:
     def resource_test(self, bindings: Bindings = (), *, grant_more: bool = True) -> Callable[[str], bool]:
         """Return a function telling whether this statement applies to a resource (see :meth:`covers_resource`)."""
         widen = grant_more != self.not_resource
-        regex = _compile_any(self.resources, bindings, None if widen else _NEVER)
+        matcher = _compile_any(self.resources, bindings, None if widen else _NEVER)
         if self.not_resource:
-            return lambda resource: regex.fullmatch(resource) is None
-        return lambda resource: regex.fullmatch(resource) is not None
+            return lambda resource: not matcher.matches(resource)
+        return matcher.matches
 
     def condition_values(self, operator: str, key: str) -> tuple[str, ...]:
         """Return the values of condition ``operator``/``key`` (both case-insensitive), or () when absent."""
@@ -79,7 +88,7 @@ class Statement:
         return ()
 
 
-def parse_policy(document: str | Mapping[str, Any]) -> tuple[Statement, ...]:
+def parse_policy(document: str | Mapping[str, Any], *, trust: bool = False) -> tuple[Statement, ...]:
     """Return the statements of a policy document (JSON text, URL-encoded JSON text as IAM returns it, or a dict).
 
     Raises :class:`PolicyDocumentError` (a ``ValueError``) when the text is not JSON or not shaped like a policy.
@@ -93,7 +102,12 @@ def parse_policy(document: str | Mapping[str, Any]) -> tuple[Statement, ...]:
     items = [raw] if isinstance(raw, Mapping) else raw
     if not isinstance(items, list):
         raise PolicyDocumentError("Statement must be an object or a list of objects")
-    return tuple(_statement(item, i) for i, item in enumerate(items))
+    return tuple(_statement(item, i, trust) for i, item in enumerate(items))
+
+
+def parse_trust_policy(document: str | Mapping[str, Any]) -> tuple[Statement, ...]:
+    """Return the statements of a role's trust policy (Principal kept, Resource optional); see :func:`parse_policy`."""
+    return parse_policy(document, trust=True)
 
 
 def _load(text: str) -> Any:
@@ -107,8 +121,8 @@ def _load(text: str) -> Any:
         raise PolicyDocumentError(f"a policy document must be valid JSON: {exc}") from None
 
 
-def _statement(item: Any, index: int) -> Statement:
-    """Return the normalised statement ``item`` (number ``index`` in the document)."""
+def _statement(item: Any, index: int, trust: bool = False) -> Statement:
+    """Return the normalised statement ``item`` (number ``index`` in the document; ``trust`` for trust policies)."""
     where = f"Statement[{index}]"
     if not isinstance(item, Mapping):
         raise PolicyDocumentError(f"{where} must be an object")
@@ -116,8 +130,24 @@ def _statement(item: Any, index: int) -> Statement:
     if effect not in (ALLOW, DENY):
         raise PolicyDocumentError(f"{where}.Effect must be 'Allow' or 'Deny', got {effect!r}")
     actions, not_action = _either(item, "Action", "NotAction", where)
-    resources, not_resource = _either(item, "Resource", "NotResource", where)
-    return Statement(effect, actions, resources, not_action, not_resource, _conditions(item.get("Condition"), where))
+    if trust and "Resource" not in item and "NotResource" not in item:
+        resources, not_resource = (), False
+    else:
+        resources, not_resource = _either(item, "Resource", "NotResource", where)
+    principals = _principals(item.get("Principal"), where) if trust else {}
+    return Statement(effect, actions, resources, not_action, not_resource, _conditions(item.get("Condition"), where),
+                     principals)
+
+
+def _principals(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """Return a trust statement's Principal as type -> values (``"*"`` becomes ``{"*": ("*",)}``)."""
+    if value is None:
+        return {}
+    if value == "*":
+        return {"*": ("*",)}
+    if not isinstance(value, Mapping):
+        raise PolicyDocumentError(f"{where}.Principal must be \"*\" or an object such as {{\"Service\": ...}}")
+    return {kind: _strings(v, f"{where}.Principal.{kind}") for kind, v in value.items()}
 
 
 def _either(item: Mapping[str, Any], name: str, not_name: str, where: str) -> tuple[tuple[str, ...], bool]:
@@ -162,12 +192,12 @@ def _condition_values(value: Any, where: str) -> tuple[str, ...]:
 
 def action_matches(pattern: str, action: str) -> bool:
     """Return True when the action pattern (``iot:*``, ``iot:Get*``, ``*``) matches ``action``, ignoring case."""
-    return _compile(pattern, (), None, True).fullmatch(action) is not None
+    return _compile(pattern, (), None, True).matches(action)
 
 
 def resource_matches(pattern: str, resource: str, bindings: Bindings = (), *, unresolved: str | None = None) -> bool:
     """Return True when the resource pattern matches ``resource`` (variables per ``bindings``/``unresolved``)."""
-    return _compile(pattern, bindings, unresolved, False).fullmatch(resource) is not None
+    return _compile(pattern, bindings, unresolved, False).matches(resource)
 
 
 def has_wildcard(pattern: str) -> bool:
@@ -211,34 +241,67 @@ def arn_resource(pattern: str) -> str | None:
 
 
 @lru_cache(maxsize=16384)
-def _compile_any(patterns: tuple[str, ...], bindings: Bindings, unresolved: str | None) -> re.Pattern[str]:
-    """Return one regular expression matching what any of the resource ``patterns`` matches."""
-    if not patterns:
-        return re.compile("(?!)")
-    return re.compile("|".join(f"(?:{_source(p, bindings, unresolved)})" for p in patterns), re.DOTALL)
+def _compile_any(patterns: tuple[str, ...], bindings: Bindings, unresolved: str | None) -> GlobSet:
+    """Return a matcher for what any of the resource ``patterns`` matches."""
+    return GlobSet([_compile(p, bindings, unresolved, False) for p in patterns])
 
 
 @lru_cache(maxsize=16384)
-def _compile(pattern: str, bindings: Bindings, unresolved: str | None, ignore_case: bool) -> re.Pattern[str]:
-    """Return the compiled :func:`_source` of a pattern."""
-    return re.compile(_source(pattern, bindings, unresolved), (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
-
-
-def _source(pattern: str, bindings: Bindings, unresolved: str | None) -> str:
-    """Return the regular expression for a pattern with ``*``/``?`` wildcards and ``${...}`` variables."""
+def _compile(pattern: str, bindings: Bindings, unresolved: str | None, ignore_case: bool) -> Glob:
+    """Return the glob for a pattern with ``*``/``?`` wildcards and ``${...}`` variables resolved per ``bindings``."""
     values = dict(bindings)
-    out: list[str] = []
+    tokens: list[Token] = []
     pos = 0
     for m in _VARIABLE_OR_WILDCARD.finditer(pattern):
-        out.append(re.escape(pattern[pos:m.start()]))
+        tokens.append(pattern[pos:m.start()])
         pos = m.end()
         name = m.group(1)
         if name is None:
-            out.append(".*" if m.group(0) == "*" else ".")
+            tokens.append(ANY if m.group(0) == "*" else ONE)
         elif name in _LITERAL_VARIABLES:
-            out.append(re.escape(_LITERAL_VARIABLES[name]))
+            tokens.append(_LITERAL_VARIABLES[name])
         else:
             value = values[name.lower()] if name.lower() in values else unresolved
-            out.append(".*" if value is None else re.escape(value))
-    out.append(re.escape(pattern[pos:]))
-    return "".join(out)
+            tokens.append(ANY if value is None else value)
+    tokens.append(pattern[pos:])
+    return Glob(tokens, ignore_case)
+
+
+@lru_cache(maxsize=4096)
+def _lenient(document: str) -> tuple[Statement, ...]:
+    """Return the statements of a permission policy, or () when it does not parse (it then grants nothing)."""
+    try:
+        return parse_policy(document)
+    except PolicyDocumentError:
+        return ()
+
+
+def trusts_service(assume_role_policy: str, service: str = "iot.amazonaws.com") -> bool:
+    """Return True when the trust policy lets ``service`` call sts:AssumeRole (conditions are not evaluated)."""
+    try:
+        statements = parse_trust_policy(assume_role_policy)
+    except PolicyDocumentError:
+        return False
+    return any(st.effect == ALLOW and st.covers_action("sts:AssumeRole")
+               and ("*" in st.principals or service in st.principals.get("Service", ()))
+               for st in statements)
+
+
+def allows(policy_documents: Iterable[str], action: str) -> bool:
+    """Return True when some statement allows ``action`` and none denies it on every resource (resources are not
+    narrowed: this is the question "may the role call this action at all")."""
+    allowed = False
+    for document in policy_documents:
+        for st in _lenient(document):
+            if not st.covers_action(action):
+                continue
+            if st.effect == DENY and not st.not_resource and "*" in st.resources:
+                return False
+            allowed = allowed or st.effect == ALLOW
+    return allowed
+
+
+def missing_actions(policy_documents: Iterable[str], actions: Iterable[str]) -> list[str]:
+    """Return the actions of ``actions`` that the policy documents do not allow."""
+    documents = tuple(policy_documents)
+    return [a for a in actions if not allows(documents, a)]
