@@ -14,6 +14,7 @@ import uuid
 from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 from .operations import ApiRequest
 
@@ -137,8 +138,8 @@ def aws_error(protocol: str, status: int, code: str, message: str) -> tuple[str,
     status_line = f"{status} {HTTPStatus(status).phrase}"
     if protocol == "query":
         kind = "Sender" if status < 500 else "Receiver"
-        body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message>"
-                f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}"
+                f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         headers = [("Content-Type", "text/xml")]
     else:
         body = json.dumps({"__type": code, "message": message}).encode()

@@ -29,7 +29,8 @@ class ApiRequest:
 
 
 @lru_cache(maxsize=16)
-def _model(service: str) -> Any:
+def model_of(service: str) -> Any:
+    """Return the botocore service model of the signing name ``service``, or None for a service botocore lacks."""
     import botocore.session
 
     try:
@@ -55,7 +56,7 @@ def _uri_regex(request_uri: str) -> tuple[re.Pattern[str], int, frozenset[str]]:
 @lru_cache(maxsize=16)
 def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], int, frozenset[str], str], ...]:
     """Return (method, path regex, literal length, required query keys, operation) for a REST service's model."""
-    model = _model(service)
+    model = model_of(service)
     routes = []
     for name in model.operation_names:
         http = model.operation_model(name).http
@@ -93,7 +94,7 @@ def identify(environ: dict[str, Any]) -> ApiRequest | None:
     if match is None:
         return None
     region, service = match.group(1), match.group(2)
-    model = _model(service)
+    model = model_of(service)
     protocol = model.metadata.get("protocol", "") if model is not None else ""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:

@@ -8,18 +8,15 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from .faults import FaultInjector, aws_error, error_response
+from .admission import Admitted, admit, known_regions  # noqa: F401 (controls import known_regions from here)
+from .faults import FaultInjector, error_response
 from .locking import STATE_LOCK
-from .operations import OperationLog, identify
-
-if TYPE_CHECKING:
-    from .operations import ApiRequest
+from .operations import OperationLog
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +91,16 @@ class SandboxApp:
         controls.register(self)
 
     def _api(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Answer an AWS API request: refuse unknown regions, inject any configured fault, log it, then let moto
+        """Answer an AWS API request: refuse what AWS refuses at its front door (unsigned, unknown region or
+        operation, input outside the operation's shape), inject any configured fault, log it, then let moto
         answer while holding the state lock."""
-        request = identify(environ)
+        admitted = admit(environ)
+        if not isinstance(admitted, Admitted):
+            status, headers, body = admitted
+            start_response(status, [*headers, (INSTANCE_HEADER, self.instance_id)])
+            return [body]
+        request = admitted.request
         if request is not None:
-            problem = region_problem(request)
-            if problem is not None:
-                status, headers, body = aws_error(request.protocol, 400, "InvalidRequestException", problem)
-                start_response(status, headers)
-                return [body]
             fault = self.faults.decide(request)
             if fault is not None:
                 if fault.delay:
@@ -150,28 +148,6 @@ class SandboxApp:
             log.exception("sandbox control %s failed", path)
             response = _json(500, {"error": f"The sandbox control failed: {exc!r}"})
         return response(environ, start_response)
-
-
-@lru_cache(maxsize=32)
-def known_regions(service: str) -> frozenset[str]:
-    """Return the regions where ``service`` exists in any partition (every known region for global services)."""
-    from boto3.session import Session
-
-    session = Session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions |= set(session.get_available_regions(service, partition))
-        if service != "iot":
-            regions |= set(session.get_available_regions("ec2", partition))
-    return frozenset(regions | {"aws-global"})
-
-
-def region_problem(request: "ApiRequest") -> str | None:
-    """Return why the sandbox refuses the region of ``request`` (a region the service does not exist in), or None."""
-    if request.region in known_regions(request.service):
-        return None
-    return (f"Unknown region {request.region!r} for {request.service}: no such AWS region has it. Set "
-            "AWS_DEFAULT_REGION to a region such as us-east-1 or eu-west-1 and restart the kernel.")
 
 
 def _request_handler(quiet: bool) -> Any:

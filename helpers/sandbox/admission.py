@@ -1,0 +1,148 @@
+"""What an AWS API request must pass before any handler (the sandbox's or moto's) sees it, as AWS checks it at its
+front door: signed for a service, a readable body, a region the service has, an operation of the service's model,
+and input that satisfies the operation's botocore input shape. A refusal is an AWS-shaped error and changes
+nothing."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
+
+from ..spec.regions import service_regions
+from . import input_validation
+from .bounded_json import MAX_BYTES
+from .faults import aws_error
+from .operations import SCOPE_RE, ApiRequest, identify, model_of
+from .request_params import ParamsError, raw_request, read_params
+
+SERVED = ("iot", "iam", "sts", "sns", "sqs", "cognito-identity")
+# The error an invalid request gets, when the operation declares it (first match wins); otherwise the protocol's.
+VALIDATION_ERRORS = ("InvalidRequestException", "InvalidParameterException", "InvalidParameterValueException",
+                     "InvalidInputException", "ValidationException")
+PROTOCOL_VALIDATION_ERROR = {"query": "ValidationError", "ec2": "InvalidParameterValue"}
+UNSIGNED_MESSAGE = ("The request is not signed for an AWS service. The sandbox answers AWS API requests signed with "
+                    "SigV4 for a service such as {services} (boto3 or the AWS CLI with AWS_ENDPOINT_URL set to this "
+                    "endpoint sign them), and its own controls under /_sandbox/.")
+
+Refusal = tuple[str, list[tuple[str, str]], bytes]
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A request let through: the identified operation (None for moto's own unsigned API, /moto-api/)."""
+
+    request: ApiRequest | None
+
+
+def known_regions(service: str) -> frozenset[str]:
+    """Return the regions where ``service`` exists in any partition (for global services: every region, where
+    clients sign them). ``aws-global`` is no signing region, and the sandbox has no backend for it."""
+    regions = service_regions(service)
+    return regions if service == "iot" else (regions | service_regions("ec2")) - {"aws-global"}
+
+
+def region_problem(request: ApiRequest) -> str | None:
+    """Return why the sandbox refuses the region of ``request`` (a region the service does not exist in), or None."""
+    if request.region in known_regions(request.service):
+        return None
+    return (f"Unknown region {request.region!r} for {request.service}: no such AWS region has it. Set "
+            "AWS_DEFAULT_REGION to a region such as us-east-1 or eu-west-1 and restart the kernel.")
+
+
+def validation_error(service: str, operation: str | None, protocol: str) -> tuple[str, int]:
+    """Return (code, HTTP status) of the error an invalid ``operation`` request gets: the validation error the
+    operation declares (or, for an unknown operation, one the service declares), else the protocol's."""
+    if protocol in PROTOCOL_VALIDATION_ERROR:
+        return PROTOCOL_VALIDATION_ERROR[protocol], 400
+    model = model_of(service)
+    if model is not None:
+        if operation is not None:
+            shapes = model.operation_model(operation).error_shapes
+        else:
+            shapes = [model.shape_for(name) for name in model.shape_names
+                      if model.shape_for(name).metadata.get("exception")]
+        declared = {s.name: s.metadata.get("error", {}).get("httpStatusCode", 400) for s in shapes}
+        for code in VALIDATION_ERRORS:
+            if code in declared:
+                return code, declared[code]
+    return "ValidationException", 400
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the whole body once (bounded), put it back for whoever reads next, and return it; raise ValueError
+    for a Content-Length that is no number or a body over the limit."""
+    length = environ.get("CONTENT_LENGTH", "")
+    if length and not (length.isascii() and length.isdigit()):
+        raise ValueError(f"Content-Length {length[:40]!r} is not a number of bytes.")
+    if length and int(length) > MAX_BYTES:
+        raise ValueError(f"The body is {length} bytes; at most {MAX_BYTES} are accepted.")
+    try:
+        body = get_input_stream(environ, max_content_length=MAX_BYTES).read(MAX_BYTES + 1)
+    except RequestEntityTooLarge:
+        raise ValueError(f"The body is over {MAX_BYTES} bytes.") from None
+    if len(body) > MAX_BYTES:
+        raise ValueError(f"The body is over {MAX_BYTES} bytes.")
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ["wsgi.input_terminated"] = False
+    return body
+
+
+def _refuse(service: str, operation: str | None, protocol: str, message: str, status: int | None = None,
+            code: str | None = None) -> Refusal:
+    default_code, default_status = validation_error(service, operation, protocol)
+    return aws_error(protocol or "json", status or default_status, code or default_code, message)
+
+
+def admit(environ: dict[str, Any]) -> Admitted | Refusal:
+    """Return the admitted request, or the AWS-shaped error (status line, headers, body) refusing it."""
+    path = environ.get("PATH_INFO", "")
+    scope = SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if scope is None:
+        if path.startswith("/moto-api/"):
+            return Admitted(None)
+        return aws_error("rest-json", 403, "MissingAuthenticationTokenException",
+                         UNSIGNED_MESSAGE.format(services=", ".join(SERVED)))
+    service = scope.group(2)
+    model = model_of(service)
+    protocol = model.metadata.get("protocol", "") if model is not None else ""
+    try:
+        body = _read_body(environ)
+    except ValueError as exc:
+        return _refuse(service, None, protocol, str(exc))
+    try:
+        request = identify(environ)
+    except ValueError as exc:  # a form body that does not decode
+        return _refuse(service, None, protocol, f"The request cannot be read: {exc}")
+    assert request is not None
+    problem = region_problem(request)
+    if problem is not None:
+        return aws_error(protocol or "json", 400, "InvalidRequestException", problem)
+    if model is None:
+        return Admitted(request)  # a service without a botocore model: moto answers as it will
+    if request.operation is None:
+        method = environ.get("REQUEST_METHOD", "GET")
+        where = f"{method} {environ.get('RAW_URI') or path}"[:300]
+        if protocol == "query":
+            return _refuse(service, None, protocol, f"No {service} action in the request ({where}): set Action to "
+                           "an operation of the service.", 400, "InvalidAction")
+        return _refuse(service, None, protocol, f"No {service} operation matches {where}: check the method, the "
+                       "path and X-Amz-Target (boto3 and the AWS CLI build them from the service model).",
+                       404 if protocol.startswith("rest") else 400, "UnknownOperationException")
+    if request.operation not in model.operation_names:
+        return _refuse(service, None, protocol, f"{request.operation!r} is not an operation of {service}.", 400,
+                       "InvalidAction" if protocol == "query" else "UnknownOperationException")
+    try:
+        params = read_params(model.service_name, protocol, request.operation, raw_request(environ, body))
+    except ParamsError as exc:
+        return _refuse(service, request.operation, protocol, str(exc))
+    if params is None:
+        return Admitted(request)
+    found = input_validation.problems(model.operation_model(request.operation).input_shape, params)
+    if found:
+        return _refuse(service, request.operation, protocol, input_validation.message(found))
+    return Admitted(request)
