@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SANDBOX_PORT ?= 5000
+MQTT_PORT ?= 8883
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
 
@@ -18,7 +19,7 @@ help:
 	@echo "make clean    remove the virtual environment, caches and local state"
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -31,10 +32,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.runtime
 
 lab: $(VENV)/.runtime
-	$(BIN)/python -m helpers.lab --sandbox-port $(SANDBOX_PORT) --lab-port $(LAB_PORT) $(LAB_ARGS)
+	$(BIN)/python -m helpers.lab --sandbox-port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT) --lab-port $(LAB_PORT) $(LAB_ARGS)
 
 sandbox: $(VENV)/.runtime
-	$(BIN)/python -m helpers.sandbox serve --port $(SANDBOX_PORT)
+	$(BIN)/python -m helpers.sandbox serve --port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT)
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
