@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography import x509
 from moto.iot import models as iot_models
 
 from .exceptions import InvalidRequestException
@@ -20,6 +21,7 @@ def _validated(devices: Any, iot: Any) -> list[dict[str, Any]]:
         raise InvalidRequestException(f'"devices" must be a list of 1 to {MAX_BATCH} devices.')
     existing = {t.thing_name for t in iot.things.values()}
     seen: set[str] = set()
+    parsed: set[str] = set()  # PEMs that parsed already (a fleet may share one certificate)
     for i, d in enumerate(devices):
         where = f"devices[{i}]"
         if not isinstance(d, dict):
@@ -36,6 +38,13 @@ def _validated(devices: Any, iot: Any) -> list[dict[str, Any]]:
         pem = d.get("certificatePem")
         if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
             raise InvalidRequestException(f"{where}.certificatePem must be a PEM certificate.")
+        if pem not in parsed:
+            try:
+                x509.load_pem_x509_certificate(pem.encode())
+            except (ValueError, TypeError, UnicodeEncodeError):
+                raise InvalidRequestException(f"{where}.certificatePem does not parse as an X.509 certificate in "
+                                              "PEM format: send the certificate's PEM as issued.") from None
+            parsed.add(pem)
         if d.get("certificateStatus", "ACTIVE") not in STATUSES:
             raise InvalidRequestException(f"{where}.certificateStatus must be one of {', '.join(STATUSES)}.")
         ca = d.get("caCertificateId")

@@ -27,8 +27,10 @@ def paginate(items: Sequence[T], max_results: Any, next_token: str | None, *, de
     if next_token:
         try:
             data = json.loads(base64.urlsafe_b64decode(next_token.encode()))
-            offset, token_fingerprint = int(data["o"]), data.get("f", "")
-        except (ValueError, KeyError, TypeError):
+            offset, token_fingerprint = data["o"], data.get("f", "")
+            if not isinstance(offset, int) or isinstance(offset, bool) or not isinstance(token_fingerprint, str):
+                raise TypeError("offset")
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise InvalidRequestException("The nextToken is not valid: pass back the token the previous page returned.") from None
         if token_fingerprint != fingerprint or offset < 0:
             raise InvalidRequestException("The nextToken belongs to a different request: keep the same filters while paging.")
