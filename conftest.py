@@ -46,7 +46,8 @@ def pytest_configure(config) -> None:  # noqa: ANN001
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     log = open(artifacts / "sandbox.log", "w")  # noqa: SIM115 - kept open for the server's lifetime
-    _server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)],
+    _server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port),
+                                "--mqtt-port", "0"],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     _wait_ready(endpoint, _server)
     os.environ.update({

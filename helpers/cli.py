@@ -116,7 +116,8 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     """Run the sandbox endpoint in the foreground (delegates to ``python -m helpers.sandbox serve``)."""
     from .sandbox.__main__ import main as sandbox_main
 
-    argv = ["serve", "--host", args.host, "--port", str(args.port)] + (["--allow-remote"] if args.allow_remote else [])
+    argv = (["serve", "--host", args.host, "--port", str(args.port), "--mqtt-port", str(args.mqtt_port)]
+            + (["--allow-remote"] if args.allow_remote else []))
     return sandbox_main(argv)
 
 
@@ -573,10 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Serve the sandbox endpoint in the foreground until interrupted.",
                                epilog=_examples(f"{PROG} sandbox serve",
                                                 f"AWS_ENDPOINT_URL=http://127.0.0.1:5001 {PROG} sandbox serve --port 5001"))
-    from .sandbox.server import DEFAULT_HOST, DEFAULT_PORT
+    from .sandbox.server import DEFAULT_HOST, DEFAULT_MQTT_PORT, DEFAULT_PORT
 
     s.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    s.add_argument("--mqtt-port", type=int, default=DEFAULT_MQTT_PORT,
+                   help=f"MQTT data plane port on 127.0.0.1 (default {DEFAULT_MQTT_PORT}; 0 picks a free one)")
     s.add_argument("--allow-remote", action="store_true", help="needed to bind a non-loopback address")
     s.set_defaults(func=cmd_sandbox_serve, needs_target=False)
 

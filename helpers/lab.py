@@ -24,18 +24,20 @@ def _answers(endpoint: str) -> bool:
         return False
 
 
-def start_sandbox(port: int, timeout: float = 60) -> tuple[subprocess.Popen | None, str]:
-    """Start the sandbox on 127.0.0.1:``port`` (or reuse one already there); return (process or None, endpoint)."""
+def start_sandbox(port: int, timeout: float = 60, mqtt_port: int = 8883) -> tuple[subprocess.Popen | None, str]:
+    """Start the sandbox on 127.0.0.1:``port`` with its MQTT broker on ``mqtt_port`` (or reuse one already there);
+    return (process or None, endpoint)."""
     endpoint = f"http://127.0.0.1:{port}"
     if _answers(endpoint):
         print(f"Reusing the sandbox already running at {endpoint}.")
         return None, endpoint
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port),
+                             "--mqtt-port", str(mqtt_port)], cwd=ROOT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"The sandbox could not start on port {port} (see above). "
-                             "Free the port or run `make lab SANDBOX_PORT=5055`.")
+                             "Free the ports or run `make lab SANDBOX_PORT=5055 MQTT_PORT=0`.")
         if _answers(endpoint):
             return proc, endpoint
         time.sleep(0.2)
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the workshop: sandbox + JupyterLab; return JupyterLab's exit code."""
     parser = argparse.ArgumentParser(prog="python -m helpers.lab", description=__doc__)
     parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "5000")))
+    parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("MQTT_PORT", "8883")),
+                        help="the sandbox's MQTT data plane port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--lab-port", type=int, default=int(os.environ.get("LAB_PORT", "8888")))
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser (headless machines)")
     args, lab_args = parser.parse_known_args(argv)
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, WORKSHOP_TARGET=target)
     sandbox = None
     if target == "sandbox":
-        sandbox, endpoint = start_sandbox(args.sandbox_port)
+        sandbox, endpoint = start_sandbox(args.sandbox_port, mqtt_port=args.mqtt_port)
         env["AWS_ENDPOINT_URL"] = endpoint
         print(f"SANDBOX target: notebooks and terminals use {endpoint}. "
               f"Try: aws --endpoint-url {endpoint} iot list-things")

@@ -44,7 +44,8 @@ def sandbox_process(log_name: str) -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     with open(ARTIFACTS / log_name, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port),
+                                   "--mqtt-port", "0"],
                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             for _ in range(600):

@@ -54,10 +54,13 @@ def register(app: "SandboxApp") -> None:
 
     _register_faults(app)
 
+    _register_dataplane(app)
+
     @app.route("GET", "/_sandbox/health")
     def health(request: "Request") -> dict[str, Any]:
         return {"sandbox": "iot-device-defender", "version": VERSION, "account": SANDBOX_ACCOUNT,
-                "instanceId": app.instance_id, "startedAt": app.started_at.isoformat()}
+                "instanceId": app.instance_id, "startedAt": app.started_at.isoformat(),
+                "broker": app.dataplane.health() if app.dataplane is not None else {"running": False}}
 
     @app.route("POST", "/_sandbox/iot/connections")
     def add_connections(request: "Request") -> dict[str, Any]:
@@ -243,3 +246,17 @@ def _register_faults(app: "SandboxApp") -> None:
     def clear_operations(request: "Request") -> dict[str, Any]:
         app.operations.clear()
         return {"operations": []}
+
+
+def _register_dataplane(app: "SandboxApp") -> None:
+    @app.route("GET", "/_sandbox/iot/data-endpoint")
+    def data_endpoint(request: Request) -> dict[str, Any]:
+        if app.dataplane is None:
+            raise SandboxError(404, "This sandbox runs no MQTT broker (it was started with mqtt_port=None).")
+        return {"host": app.dataplane.host, "port": app.dataplane.port, "rootCaPem": app.dataplane.root_ca_pem}
+
+    @app.route("GET", "/_sandbox/iot/sessions")
+    def sessions(request: Request) -> dict[str, Any]:
+        if app.dataplane is None:
+            raise SandboxError(404, "This sandbox runs no MQTT broker (it was started with mqtt_port=None).")
+        return app.dataplane.sessions()

@@ -11,6 +11,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.iot import models as iot_models
 from moto.iot.responses import IoTResponse
 
+from . import data_endpoint
 from .exceptions import (CertificateValidationException, InvalidRequestException, MalformedPolicyException,
                          ResourceNotFoundException)
 from ..spec.policies import PolicyDocumentError, parse_policy
@@ -108,6 +109,17 @@ def list_role_aliases(self: Any) -> ActionResult:
     aliases = _ascending(self, [a.role_alias for a in self.iot_backend.role_aliases.values()], lambda a: a)
     page, marker = _marker_page(self, aliases)
     return ActionResult({"roleAliases": page, "nextMarker": marker})
+
+
+_MOTO_DESCRIBE_ENDPOINT = IoTResponse.describe_endpoint
+
+
+def describe_endpoint(self: Any) -> ActionResult:
+    """DescribeEndpoint: ``iot:Data-ATS`` names this sandbox's MQTT broker (host, or host:port off 8883)."""
+    live = data_endpoint.current()
+    if self._get_param("endpointType", "iot:Data-ATS") == "iot:Data-ATS" and live is not None:
+        return ActionResult({"endpointAddress": live.address})
+    return _MOTO_DESCRIBE_ENDPOINT(self)
 
 
 # -- IoT tagging ---------------------------------------------------------------------------------------------------
@@ -265,6 +277,7 @@ OVERRIDES: dict[str, Callable[..., Any]] = {
     "list_thing_principals": list_thing_principals,
     "list_things": list_things,
     "list_role_aliases": list_role_aliases,
+    "describe_endpoint": describe_endpoint,
 }
 TAGGED_CREATES = {"create_policy": "policyArn", "create_thing_group": "thingGroupArn",
                   "create_role_alias": "roleAliasArn", "register_ca_certificate": "certificateArn",

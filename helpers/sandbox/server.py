@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 SANDBOX_ACCOUNT = "123456789012"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
+DEFAULT_MQTT_PORT = 8883
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 INSTANCE_HEADER = "x-sandbox-instance"  # on every API answer, so clients notice a restart on their next call
 
@@ -86,6 +87,7 @@ class SandboxApp:
         self.started_at = datetime.now(timezone.utc)
         self.faults = FaultInjector()
         self.operations = OperationLog()
+        self.dataplane: Any = None  # the MQTT broker (dataplane.DataPlane) when this app serves one
         from . import controls
 
         controls.register(self)
@@ -128,7 +130,10 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/_sandbox/"):
-            return self._api(environ, start_response)
+            answer = self._api(environ, start_response)
+            if path == "/moto-api/reset" and self.dataplane is not None:
+                self.dataplane.reset()  # disconnect everyone: their certificates are gone
+            return answer
         request = Request(environ)
         handler = self.routes.get((request.method, path.rstrip("/")))
         if handler is None:
@@ -197,10 +202,13 @@ def start_scheduler() -> threading.Event:
 class SandboxServer:
     """The sandbox endpoint on a background thread (for the kernel fallback and tests)."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, quiet: bool = True) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, quiet: bool = True,
+                 mqtt_port: int | None = 0) -> None:
         self.host = host
         self.port = port
         self.quiet = quiet
+        self.mqtt_port = mqtt_port  # 0 = a free port (tests never collide), None = no broker
+        self.dataplane: Any = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -212,9 +220,16 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         """Bind, start serving on a daemon thread, and return self."""
         configure_moto()
-        self._server = make_server(self.host, self.port, SandboxApp(), threaded=True,
+        app = SandboxApp()
+        self._server = make_server(self.host, self.port, app, threaded=True,
                                    request_handler=_request_handler(self.quiet))
         self.port = self._server.server_address[1]
+        if self.mqtt_port is not None:
+            try:
+                app.dataplane = self.dataplane = start_broker(self.mqtt_port)
+            except OSError:
+                self._server.server_close()
+                raise
         self._thread = threading.Thread(target=self._server.serve_forever, name="iot-sandbox", daemon=True)
         self._thread.start()
         self._scheduler_stop = start_scheduler()
@@ -224,6 +239,9 @@ class SandboxServer:
         """Stop serving and wait for the thread to end."""
         if getattr(self, "_scheduler_stop", None) is not None:
             self._scheduler_stop.set()
+        if self.dataplane is not None:
+            stop_broker(self.dataplane)
+            self.dataplane = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -232,18 +250,41 @@ class SandboxServer:
         self._server = self._thread = None
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve the sandbox in the foreground until interrupted."""
+def start_broker(mqtt_port: int) -> Any:
+    """Start the MQTT data plane on 127.0.0.1:``mqtt_port`` (0 = a free port) and return it."""
+    from .dataplane_adapter import start_data_plane  # reads moto's backends: imported after configure_moto()
+
+    return start_data_plane(mqtt_port)
+
+
+def stop_broker(plane: Any) -> None:
+    """Stop the MQTT data plane ``plane``."""
+    from .dataplane_adapter import stop_data_plane
+
+    stop_data_plane(plane)
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, mqtt_port: int = DEFAULT_MQTT_PORT) -> None:
+    """Serve the sandbox (API on ``port``, MQTT broker on 127.0.0.1:``mqtt_port``) in the foreground until
+    interrupted."""
     configure_moto()
-    server = make_server(host, port, SandboxApp(), threaded=True, request_handler=_request_handler(quiet=False))
+    app = SandboxApp()
+    server = make_server(host, port, app, threaded=True, request_handler=_request_handler(quiet=False))
+    try:
+        app.dataplane = start_broker(mqtt_port)
+    except OSError:
+        server.server_close()
+        raise
     stop_scheduler = start_scheduler()
     print(f"IoT Device Defender sandbox listening on http://{host}:{server.server_address[1]} "
-          f"(account {SANDBOX_ACCOUNT}); Ctrl-C to stop", flush=True)
+          f"(account {SANDBOX_ACCOUNT}), MQTT data endpoint 127.0.0.1:{app.dataplane.port}; Ctrl-C to stop",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         stop_scheduler.set()
+        stop_broker(app.dataplane)
         server.server_close()
         print("sandbox stopped", flush=True)
