@@ -7,11 +7,12 @@ MQTT_PORT ?= 8883
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: lab test sandbox bench images strip clean help
+.PHONY: lab test moto-tests sandbox bench images strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
 	@echo "make test     run every test: unit, sandbox conformance, notebooks (nbval), browser"
+	@echo "make moto-tests  moto's own IoT tests against the sandbox (part of make test; reviewed divergences only)"
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    scale measurements (seeding, audit, mitigation)"
 	@echo "make images   regenerate images/ from real runs (charts, browser screenshots)"
@@ -33,6 +34,11 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.runtime
 	$(BIN)/python -m helpers.lab --sandbox-port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT) --lab-port $(LAB_PORT) $(LAB_ARGS)
+
+# moto's tests/test_iot from the installed moto's source package (cached under $(VENV)/moto-conformance), run with
+# the sandbox installed; make test runs it too (tests/moto_conformance/test_gate.py)
+moto-tests: $(VENV)/.test
+	$(BIN)/python -m tests.moto_conformance $(PYTEST_ARGS)
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m helpers.sandbox serve --port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT)
