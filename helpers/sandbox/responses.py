@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from moto.core.exceptions import ServiceException
+from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iot.responses import IoTResponse
 
@@ -38,7 +38,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: Any) -> Any:
         try:
             return method(self)
-        except ServiceException:
+        except (ServiceException, JsonRESTError):  # AWS-shaped errors: the sandbox's, and moto's own
             raise
         except json.JSONDecodeError as exc:
             raise InvalidRequestException(f"The request body is not valid JSON: {exc}") from None
