@@ -155,9 +155,11 @@ def fingerprint(sb: SimpleNamespace) -> dict[str, Any]:
     """Return everything a refused request must leave unchanged: the IoT, Device Defender, IAM and SNS state read
     where it lives (the sandbox serves from this process; ~20 API calls per table row would cost 0.1 s each), and
     what the controls report."""
+    from moto.cognitoidentity.models import cognitoidentity_backends
     from moto.iam.models import iam_backends
     from moto.iot.models import iot_backends
     from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
 
     from helpers.sandbox.models import devicedefender_backends
 
@@ -184,7 +186,10 @@ def fingerprint(sb: SimpleNamespace) -> dict[str, Any]:
         "usage": (sorted(map(str, dd.pool_activity.items())), sorted(map(str, dd.role_alias_usage.items()))),
         "notifications": len(dd.notifications),
         "iam roles": sorted(iam_backends[ACCOUNT]["global"].roles),
+        "iam policies": sorted(iam_backends[ACCOUNT]["global"].managed_policies),
         "sns topics": sorted(sns_backends[ACCOUNT][sb.region].topics),
+        "sqs queues": sorted(sqs_backends[ACCOUNT][sb.region].queues),
+        "identity pools": sorted(cognitoidentity_backends[ACCOUNT][sb.region].identity_pools),
         **control_state(sb.endpoint),
     }
 
@@ -468,6 +473,30 @@ API_CASES = [
          lambda s: {"taskId": s.audit_task_id, "checkName": "NO_SUCH_CHECK"}, "NO_SUCH_CHECK"),
     case("thing-broken-json", "CreateThing", "{broken", "not valid JSON", params={"thingName": "Sensor02"}),
     case("thing-unknown-region", "CreateThing", {}, "mars-1", params={"thingName": "Sensor02"}, region="mars-1"),
+    # found by the generative run (issue 18): refused before any handler runs, or validated before moto stores
+    case("thing-aws-global", "CreateThing", {}, "aws-global", params={"thingName": "Sensor02"}, region="aws-global"),
+    case("thing-body-not-utf8", "CreateThing", b"\xff\xfe{}", "UTF-8", params={"thingName": "Sensor02"}),
+    case("describe-task-slash-label", "DescribeAuditTask", None, "at 'taskId'", params={"taskId": "/"}),
+    case("findings-max-results-infinite", "ListAuditFindings", '{"maxResults": 1e999}', "out of range"),
+    case("findings-max-results-nan", "ListAuditFindings", '{"maxResults": NaN}', "NaN"),
+    case("findings-5000-digit-integer", "ListAuditFindings", '{"maxResults": ' + "9" * 5000 + "}", "5000 digits"),
+    case("findings-nested-100k", "ListAuditFindings", "[" * 100_000, "nested too deeply"),
+    case("findings-next-token-number", "ListAuditFindings", {"nextToken": 5}, "at 'nextToken'"),
+    case("findings-start-time-list", "ListAuditFindings", {"startTime": []}, "at 'startTime'"),
+    case("findings-check-name-object", "ListAuditFindings", {"checkName": {}}, "at 'checkName'"),
+    case("start-audit-check-name-list", START, {"targetCheckNames": [["x"]]}, "at 'targetCheckNames.1'"),
+    case("v2-logging-junk-events", "SetV2LoggingOptions",
+         lambda s: {"roleArn": s.role_arn, "eventConfigurations": [{"eventType": 5}]},
+         "at 'eventConfigurations.1.eventType'"),
+    case("threshold-superscript-two", CONFIGURE, {"auditCheckConfigurations": {
+        "DEVICE_CERTIFICATE_EXPIRING_CHECK": {"enabled": True,
+                                              "configuration": {"CERT_EXPIRATION_THRESHOLD_IN_DAYS": "\u00b2"}}}},
+         "CERT_EXPIRATION_THRESHOLD_IN_DAYS"),
+    case("policy-reserved-tag-key", "CreatePolicy",
+         {"policyDocument": PERMISSIVE, "tags": [{"Key": "aws:x", "Value": "y"}]}, "aws:",
+         params={"policyName": "Tagged"}),
+    case("thing-group-51-tags", "CreateThingGroup", {"tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]},
+         "50", params={"thingGroupName": "Tagged"}),
 ]
 
 
@@ -570,6 +599,20 @@ CONTROL_CASES = [
         {"roleAliasArn": "not-an-alias", "services": ["s3"]}, "roleAliasArn"),
     ctl("pool-activity-bad-pool-id", "POST", "/_sandbox/cognito/pool-activity", {"identityPoolId": "nope"},
         "identityPoolId"),
+    ctl("config-valid-delay-then-bad-page-size", "POST", CONFIG, {"auditDelaySeconds": 5, "maxPageSize": 0},
+        "maxPageSize"),
+    ctl("config-nested-100k", "POST", CONFIG, "[" * 100_000, "nested too deeply"),
+    ctl("config-5000-digit-integer", "POST", CONFIG, '{"maxPageSize": ' + "9" * 5000 + "}", "5000 digits"),
+    ctl("config-unicode-digit-account", "POST", CONFIG, {"synchronousAudits": True}, "ASCII",
+        query="account=" + urllib.parse.quote("\u0661" * 12)),
+    ctl("clock-past-year-9999", "POST", CLOCK, {"advanceSeconds": 3e11}, "100 years"),
+    ctl("clock-infinite", "POST", CLOCK, '{"advanceSeconds": Infinity}', "Infinity"),
+    ctl("crl-non-ascii-text", "POST", CRLS, {"crl": "r\u00e9vocation"}, "neither PEM nor base64"),
+    ctl("connections-nan-time", "POST", CONNECTIONS, '{"events": [{"connectedAt": NaN}]}', "NaN"),
+    ctl("connections-year-3e12", "POST", CONNECTIONS, _event(connectedAt=1e20), "connectedAt"),
+    ctl("pool-activity-year-3e12", "POST", "/_sandbox/cognito/pool-activity",
+        {"identityPoolId": "us-east-1:abc", "connectedAt": 1e20}, "connectedAt"),
+    ctl("bulk-garbled-pem", "POST", BULK, _device(certificatePem=GARBLED_PEM), "does not parse"),
     ctl("unknown-control", "GET", "/_sandbox/iot/nope", None, "No sandbox control", status=404),
     ctl("wrong-method", "DELETE", CONFIG, None, "not allowed", status=405),
 ]
