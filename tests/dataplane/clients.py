@@ -145,10 +145,14 @@ class Client:
         self.paho.connect(self.host, self.port, keepalive=30)
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
-        try:
-            return self.connacks.get(timeout=WAIT)
-        except queue.Empty:
-            return -1 if self.disconnected.is_set() else -2
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                return self.connacks.get(timeout=0.05)
+            except queue.Empty:
+                if self.disconnected.is_set() and self.connacks.empty():
+                    return -1  # closed without a CONNACK (a refused TLS handshake)
+        return -2
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -14,13 +14,12 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Coroutine, TypeVar
 
-from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
-
 from .authn import Authenticator
 from .authz import Authorizer
 from .broker import LISTENER, SandboxBroker
 from .directory import Directory
 from .pki import SandboxPki, make_pki
+from .streams import BoundedReader, ClosingWriter
 from .tls import ServerTls
 
 log = logging.getLogger(__name__)
@@ -30,23 +29,6 @@ DEFAULT_PORT = 8883
 MAX_CONNECTIONS = 5000
 MAX_PACKET_BYTES = 128 * 1024 + 1024  # a 128 KB payload plus topic and headers
 SWEEP_INTERVAL = 0.5
-
-
-class PacketTooLarge(Exception):
-    """An MQTT packet longer than the broker accepts."""
-
-
-class BoundedReader(StreamReaderAdapter):
-    """amqtt's stream reader refusing to buffer a packet longer than ``limit`` bytes."""
-
-    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
-        super().__init__(reader)
-        self.limit = limit
-
-    async def read(self, n: int = -1) -> bytes:
-        if n < 0 or n > self.limit:
-            raise PacketTooLarge(f"a packet of {n} bytes is over the {self.limit}-byte limit")
-        return await super().read(n)
 
 
 class DataPlane:
@@ -147,7 +129,7 @@ class DataPlane:
             self.broker.authenticator.sync()
             await self.tls.upgrade(writer)
             await self.broker.external_connected(BoundedReader(reader, self.max_packet_bytes),
-                                                 StreamWriterAdapter(writer), LISTENER)
+                                                 ClosingWriter(writer), LISTENER)
         except Exception as exc:  # a failed handshake or a broken client: close it, keep serving
             log.debug("connection ended: %r", exc)
         finally:
@@ -170,6 +152,13 @@ class DataPlane:
     def sweep_now(self) -> int:
         """Disconnect clients whose certificate left ACTIVE now; return how many."""
         return self._call(self.broker.sweep()) if self.running and self.broker is not None else 0
+
+    def task_count(self) -> int:
+        """Return how many asyncio tasks the broker's loop holds (a leak shows as growth)."""
+        async def count() -> int:
+            return len(asyncio.all_tasks())
+
+        return self._call(count())
 
     def sessions(self) -> dict[str, Any]:
         """Return the live connections, recent refusals and recent disconnections (newest last)."""
