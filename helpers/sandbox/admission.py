@@ -146,3 +146,25 @@ def admit(environ: dict[str, Any]) -> Admitted | Refusal:
     if found:
         return _refuse(service, request.operation, protocol, input_validation.message(found))
     return Admitted(request)
+
+
+def aws_shaped(request: ApiRequest | None, status: str, headers: list[tuple[str, str]],
+               body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Return the answer as it is, unless it is one of werkzeug's HTML error pages (an exception inside moto, or a
+    route moto lacks): then the AWS-shaped error of the same status, so clients parse it like AWS's."""
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if "html" not in content_type or request is None:
+        return status, headers, body
+    code, protocol, operation = int(status.split()[0]), request.protocol or "json", request.operation
+    if code >= 500:
+        model = model_of(request.service)
+        declared = {e.name for e in model.operation_model(operation).error_shapes} \
+            if model is not None and operation in model.operation_names else set()
+        name = "InternalFailureException" if "InternalFailureException" in declared else "InternalFailure"
+        return aws_error(protocol, code, name, f"The sandbox failed to run {operation}: an internal error (the "
+                         "sandbox log has the details).")
+    if code == 404:
+        return aws_error(protocol, code, "UnknownOperationException",
+                         f"The sandbox does not implement {request.service} {operation}.")
+    name, _ = validation_error(request.service, operation, request.protocol)
+    return aws_error(protocol, code, name, f"The request was refused (HTTP {code}).")

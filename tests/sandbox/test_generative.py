@@ -1,5 +1,5 @@
-"""Generative hardening: requests built by hypothesis from the botocore model of every Device Defender operation,
-and from the ``/_sandbox/`` controls, mostly well-typed values with wild JSON mixed in. Oracles, for every request:
+"""Generative hardening: requests built by hypothesis from the botocore model of every Device Defender operation
+(and the IoT operations the sandbox adds to moto or wraps), and from the ``/_sandbox/`` controls, mostly well-typed values with wild JSON mixed in. Oracles, for every request:
 no HTTP 500, no HTML, a refused request changes no state, and ``/_sandbox/health`` answers within 100 ms.
 
 CI runs a bounded, derandomized run (about a minute). ``make soak`` runs a long random one (SANDBOX_SOAK_EXAMPLES,
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from helpers import target
 from helpers.sandbox import SandboxServer
+from helpers.sandbox import iot_gaps
 from helpers.sandbox.responses import operation_methods
 from tests.raw_http import Reply, control, send, signed
 from tests.test_bad_input import _reset, fingerprint, seed_sandbox
@@ -50,9 +51,11 @@ def iot_model() -> Any:
     return botocore.session.get_session().get_service_model("iot")
 
 
-def device_defender_operations() -> list[str]:
-    """Return the Device Defender operations the sandbox implements, by their model names."""
-    ours = set(operation_methods())
+def sandbox_operations() -> list[str]:
+    """Return the operations the sandbox implements or wraps, by model name: Device Defender, and the IoT
+    operations it adds to moto or checks before moto stores anything (tags, policy documents, PEMs)."""
+    ours = set(operation_methods()) | set(iot_gaps.NEW_OPERATIONS) | set(iot_gaps.OVERRIDES) | set(
+        iot_gaps.TAGGED_CREATES) | set(iot_gaps.VALIDATED_INPUT)
     return sorted(op for op in iot_model().operation_names if xform_name(op) in ours)
 
 
@@ -113,13 +116,16 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def http_request(operation: str, params: dict[str, Any], body_override: Any) -> tuple[str, str, bytes]:
-    """Return (method, path with query, body) of ``operation`` carrying ``params`` the way rest-json places them."""
+def http_request(operation: str, params: dict[str, Any],
+                 body_override: Any) -> tuple[str, str, bytes, dict[str, str]]:
+    """Return (method, path with query, body, headers) of ``operation`` carrying ``params`` as rest-json places
+    them."""
     model = iot_model().operation_model(operation)
     path, _, literal_query = model.http["requestUri"].partition("?")
     query: list[tuple[str, str]] = [tuple(q.split("=", 1)) if "=" in q else (q, "") for q in literal_query.split("&")
                                     if q]  # type: ignore[misc]
     body: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     shape = model.input_shape
     for name, member in (shape.members.items() if shape is not None else []):
         location, wire = member.serialization.get("location"), member.serialization.get("name", name)
@@ -132,14 +138,16 @@ def http_request(operation: str, params: dict[str, Any], body_override: Any) -> 
         elif location == "querystring":
             values = params[name] if isinstance(params[name], list) else [params[name]]
             query += [(wire, as_text(v)) for v in values]
-        elif location in ("header", "headers"):
-            continue  # Device Defender operations take none
+        elif location == "header":
+            headers[wire] = "".join(c for c in as_text(params[name]) if " " <= c <= "~")  # http.client sends ASCII
+        elif location == "headers":
+            continue
         else:
             body[wire] = params[name]
     if query:
         path += "?" + urllib.parse.urlencode(query)
     data = body_override if body_override is not None else json.dumps(body).encode()
-    return model.http["method"], path, data
+    return model.http["method"], path, data, headers
 
 
 RAW_BODIES = st.sampled_from([None, None, None, None, None, None, b"", b"{", b"[]", b"\xff\xfe", b"null",
@@ -227,12 +235,11 @@ def _settings(examples: int) -> Any:
 
 
 @st.composite
-def api_requests(draw: Any) -> tuple[str, str, str, bytes]:
-    """Draw (operation, method, path, body) of a Device Defender request."""
-    operation = draw(st.sampled_from(device_defender_operations()))
+def api_requests(draw: Any) -> tuple[str, str, str, bytes, dict[str, str]]:
+    """Draw (operation, method, path, body, headers) of a request to one of the sandbox's operations."""
+    operation = draw(st.sampled_from(sandbox_operations()))
     params = draw(params_of(operation))
-    method, path, body = http_request(operation, params, draw(RAW_BODIES))
-    return operation, method, path, body
+    return (operation, *http_request(operation, params, draw(RAW_BODIES)))
 
 
 @pytest.fixture(scope="module")
@@ -261,10 +268,10 @@ def test_generated_api_requests(oracle: Oracle) -> None:
 
     @_settings(API_EXAMPLES)
     @given(api_requests())
-    def run(request: tuple[str, str, str, bytes]) -> None:
-        operation, method, path, body = request
+    def run(request: tuple[str, str, str, bytes, dict[str, str]]) -> None:
+        operation, method, path, body, headers = request
         before = fingerprint(oracle.sb)
-        reply = signed(oracle.sb.endpoint, "iot", method, path, body)
+        reply = signed(oracle.sb.endpoint, "iot", method, path, body, headers=headers)
         oracle.check(f"{operation} {method} {path} {body[:300]!r}", reply, before)
 
     run()
