@@ -20,6 +20,7 @@ from botocore.utils import parse_timestamp
 from .request_params import Text
 
 MAX_PROBLEMS = 10
+PATTERN_TIMEOUT = 1.0  # seconds
 INT_TEXT = re.compile(r"-?[0-9]{1,19}", re.ASCII)
 FLOAT_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?", re.ASCII)
 EPOCH_RANGE = (0.0, 253402300799.0)  # 1970-01-01 .. 9999-12-31T23:59:59Z
@@ -30,6 +31,15 @@ INT_RANGE = (-(2**63), 2**63 - 1)
 def _pattern(text: str) -> Any:
     """Return the compiled model pattern (Java syntax: the regex module reads \\p{L}, \\p{Graph} and the like)."""
     return regex.compile(text)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Return True when ``value`` matches the model ``pattern`` in full (a match that runs over a second counts as
+    no match: the model's patterns are simple, so only a hostile value gets there)."""
+    try:
+        return _pattern(pattern).fullmatch(value, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        return False
 
 
 def _shown(value: Any) -> str:
@@ -113,7 +123,7 @@ class _Walker:
         if enum and value not in enum:
             self.fail(value, where, f"must satisfy enum value set: [{', '.join(enum)}]")
         pattern = shape.metadata.get("pattern")
-        if pattern and _pattern(pattern).fullmatch(value, timeout=1.0) is None:
+        if pattern and not _matches(pattern, value):
             self.fail(value, where, f"must satisfy regular expression pattern: {pattern}")
 
     def _number(self, shape: Any, value: Any, where: str, whole: bool) -> None:
