@@ -27,9 +27,9 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from . import certs, state, target
-from .errors import WorkshopError
-from .fleet_base import (MODULE1_THINGS, ROLE_PATH, RUN_TAG, TAG_KEY, TAG_VALUE, account_id, error_code, is_gone,
-                         is_sandbox, require_confirmation)
+from .errors import WorkshopError, error_code
+from .fleet_base import MODULE1_THINGS, ROLE_PATH, RUN_TAG, TAG_KEY, TAG_VALUE, account_id, is_gone, is_sandbox
+from .safety import require_confirmation
 
 KINDS = ("mitigation_actions", "scheduled_audits", "suppressions", "audit_configuration", "certificates", "things",
          "thing_groups", "policies", "ca_certificates", "role_aliases", "identity_pools", "roles", "topics",
@@ -664,20 +664,30 @@ def _delete_certificates(items: list[Item], report: CleanupReport) -> None:
         target.sandbox_control("DELETE", "/_sandbox/iot/connections", {"certificateIds": gone})
 
 
+def _delete_detaching(delete: Callable[[], Any], conflict: str, attached: Callable[[], Iterable[Any]],
+                      detach: Callable[[Any], Any]) -> None:
+    """Call ``delete``; when AWS refuses it with ``conflict`` (something is still attached), detach each of
+    ``attached()`` (one already gone is fine) and delete again."""
+    try:
+        delete()
+    except ClientError as exc:
+        if error_code(exc) != conflict:
+            raise
+        for each in attached():
+            _ignore_gone(lambda each=each: detach(each))
+        delete()
+
+
 def _delete_things(items: list[Item], report: CleanupReport) -> None:
     """Delete each thing (its principals, if any are left, are detached first)."""
     iot = target.client("iot")
 
     def delete(item: Item) -> None:
-        try:
-            iot.delete_thing(thingName=item.name)
-        except ClientError as exc:
-            if error_code(exc) != "InvalidRequestException":
-                raise
-            for page in iot.get_paginator("list_thing_principals").paginate(thingName=item.name):
-                for principal in page["principals"]:
-                    _ignore_gone(lambda p=principal: iot.detach_thing_principal(thingName=item.name, principal=p))
-            iot.delete_thing(thingName=item.name)
+        _delete_detaching(
+            lambda: iot.delete_thing(thingName=item.name), "InvalidRequestException",
+            lambda: (p for page in iot.get_paginator("list_thing_principals").paginate(thingName=item.name)
+                     for p in page["principals"]),
+            lambda principal: iot.detach_thing_principal(thingName=item.name, principal=principal))
 
     _each(items, report, delete)
 
@@ -690,15 +700,11 @@ def _delete_policies(items: list[Item], report: CleanupReport) -> None:
         for version in iot.list_policy_versions(policyName=item.name)["policyVersions"]:  # at most 5, no paging
             if not version["isDefaultVersion"]:
                 iot.delete_policy_version(policyName=item.name, policyVersionId=version["versionId"])
-        try:
-            iot.delete_policy(policyName=item.name)
-        except ClientError as exc:
-            if error_code(exc) != "DeleteConflictException":
-                raise
-            for page in iot.get_paginator("list_targets_for_policy").paginate(policyName=item.name):
-                for t in page["targets"]:
-                    _ignore_gone(lambda t=t: iot.detach_policy(policyName=item.name, target=t))
-            iot.delete_policy(policyName=item.name)
+        _delete_detaching(
+            lambda: iot.delete_policy(policyName=item.name), "DeleteConflictException",
+            lambda: (t for page in iot.get_paginator("list_targets_for_policy").paginate(policyName=item.name)
+                     for t in page["targets"]),
+            lambda policy_target: iot.detach_policy(policyName=item.name, target=policy_target))
 
     _each(items, report, delete)
 

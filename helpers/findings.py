@@ -18,8 +18,7 @@ from botocore.exceptions import ClientError
 from . import target
 from .audits import _check_task_id, describe_audit
 from .checks import describe_check, resolve_check_name
-from .errors import WorkshopError
-from .settings import aws_error, error_code
+from .errors import WorkshopError, aws_error, error_code
 from .tables import StyledTable, as_severity, style_table
 
 __all__ = ["FINDING_COLUMNS", "resource_label", "get_findings", "list_findings", "findings_table", "describe_finding",
@@ -315,7 +314,7 @@ def suppress_finding(finding_id: str, *, days: int | None = 30, description: str
     try:
         _iot().create_audit_suppression(**kwargs)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+        if error_code(exc) != "ResourceAlreadyExistsException":
             raise
         kwargs.pop("clientRequestToken")
         _iot().update_audit_suppression(**kwargs)

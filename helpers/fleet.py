@@ -12,10 +12,10 @@ devices, undo the module's deactivation, compare an audit with the ground truth,
   findings an audit must report (the ground truth); :func:`compare_findings` checks an audit against it.
 * :func:`cleanup` lists (dry run, the default), then deletes, everything the workshop created here.
 
-The work is split by job: :mod:`helpers.fleet_base` (tags, names, confirmation), :mod:`helpers.fleet_plan`
-(planning and ground truth), :mod:`helpers.fleet_build` (creating a fleet), :mod:`helpers.cleanup` (discovery and
-deletion). Their public names are re-exported here. In aws mode nothing changes without ``confirm=True``, and the
-error raised without it lists what would change.
+The work is split by job: :mod:`helpers.fleet_base` (tags, names), :mod:`helpers.fleet_plan` (planning and
+ground truth), :mod:`helpers.fleet_build` (creating a fleet), :mod:`helpers.cleanup` (discovery and deletion). Their
+public names are re-exported here. In aws mode nothing changes without ``confirm=True``, and the error raised without
+it lists what would change (:func:`helpers.safety.require_confirmation`).
 """
 from __future__ import annotations
 
@@ -31,15 +31,16 @@ from botocore.exceptions import ClientError
 
 from . import certs, fleet_build, roles, state, target
 from .cleanup import CleanupReport, cleanup, cleanup_plan  # noqa: F401  (public API)
-from .errors import WorkshopError
+from .errors import WorkshopError, error_code
 from .fleet_base import (AUDIT_POLICY_ARN, CONNECTION_LOOKBACK_GAP_HOURS, MODULE1_NON_COMPLIANT,  # noqa: F401
                          MODULE1_THINGS, MODULE1_TOPICS, PERMISSIVE_POLICY, ROLE_PATH, RUN_TAG, SNS_POLICY_ARN,
                          TAG_KEY, TAG_VALUE, TOPIC_NAME, account_id, after_role_propagation, create_policy,
-                         create_role, error_code, iot_tags, is_gone, is_sandbox, logging_enabled,
-                         require_confirmation, target_now, thing_attributes)
+                         create_role, iot_tags, is_gone, is_sandbox, logging_enabled, target_now, thing_attributes)
 from .fleet_plan import (MIN_FLEET, PERMISSIVE_KINDS, POLICY_DOCUMENTS, CertPlan, DevicePlan, Fleet,  # noqa: F401
                          FleetPKI, FleetPlan, expected_findings, finding_key, fleet_sessions, issuer_identifier,
                          make_pki, plan_fleet, policy_name)
+from .safety import require_confirmation
+from .spec.checks import ORIGINAL_14
 
 MAX_AWS_FLEET = 500
 ERRATUM_TOPIC = "BadIoTDevices"  # what the original stack named the topic the module calls BadDevices
@@ -189,8 +190,6 @@ def _module1_topic(run_id: str) -> str:
 
 def _enable_original_checks(role_arn: str, run_id: str) -> None:
     """Save the current audit configuration in the run, then set the audit role and enable the 14 checks."""
-    from .sandbox.catalog import ORIGINAL_14
-
     iot = target.client("iot")
     previous = iot.describe_account_audit_configuration()
     previous.pop("ResponseMetadata", None)
@@ -410,8 +409,6 @@ def _attached_managed(role_name: str) -> list[str]:
 
 def verify_workshop_environment(env: WorkshopEnvironment | None = None) -> pd.DataFrame:
     """Return one row per thing Module 1 should have: item, expected, actual, ok (✓/✗) and the fix for each gap."""
-    from .sandbox.catalog import ORIGINAL_14
-
     env = _environment(env)
     iot, rows = target.client("iot"), []
     rebuild = "helpers.fleet.build_workshop_environment(rebuild=True" + ("" if is_sandbox() else ", confirm=True") + ")"

@@ -1,5 +1,5 @@
-"""What the fleet modules share: the workshop's tags and names, the aws-mode confirmation, and small creation helpers
-that record every resource in the local state as soon as it exists.
+"""What the fleet modules share: the workshop's tags and names, and small creation helpers that record every resource
+in the local state as soon as it exists (the aws-mode confirmation is :mod:`helpers.safety`'s).
 
 ``helpers.fleet`` (the public API), ``helpers.fleet_plan``, ``helpers.fleet_build`` and ``helpers.cleanup`` import
 from here. The target is read at call time through :mod:`helpers.target` (``target.is_sandbox()``), so one switch
@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from botocore.exceptions import ClientError
 
 from . import certs, roles, state, target
-from .errors import WorkshopError
+from .errors import WorkshopError, error_code
 
 TAG_KEY = "workshop"
 TAG_VALUE = "iot-audit-module2"
@@ -54,24 +54,9 @@ def thing_attributes(run_id: str, **extra: str) -> dict[str, str]:
     return {TAG_KEY: TAG_VALUE, RUN_TAG: run_id, **extra}
 
 
-def error_code(exc: ClientError) -> str:
-    """Return the AWS error code of a ClientError."""
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 def is_gone(exc: ClientError) -> bool:
     """Return True when ``exc`` says the resource does not exist."""
     return error_code(exc) in GONE_CODES
-
-
-def require_confirmation(action: str, changes: list[str], confirm: bool) -> None:
-    """Return when the sandbox is active or ``confirm`` is True; otherwise raise, listing what would change."""
-    if is_sandbox() or confirm:
-        return
-    listing = "\n".join(f"  - {c}" for c in changes)
-    raise WorkshopError(f"{action} would change your real AWS account {target.mask_account(account_id())} in "
-                        f"{target.get_region()}:\n{listing}",
-                        "Review the list, then call again with confirm=True.")
 
 
 def target_now() -> float:

@@ -3,7 +3,7 @@ fix for each gap), enable and disable checks, turn SNS alerts on, and first-time
 creates the daily scheduled audit ``AWSIoTDeviceDefenderDailyAudit``.
 
 Writes (creating roles, changing settings) run directly; replacing or deleting something in a real account needs
-``confirm=True`` (:func:`require_confirmation`).
+``confirm=True`` (:func:`helpers.safety.require_confirmation`).
 """
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from botocore.exceptions import ClientError
 
 from . import roles, target
 from .checks import CHECK_NAMES, ORIGINAL_14, describe_check, resolve_check_names
-from .errors import WorkshopError
+from .errors import WorkshopError, aws_error, error_code
+from .safety import require_confirmation
+from .spec.policies import ALLOW, DENY, PolicyDocumentError, parse_policy
 from .tables import StyledTable, as_severity, style_table
 
 __all__ = [
     "AUDIT_POLICY_NAME", "SNS_POLICY_NAME", "AUDIT_POLICY_ACTIONS", "DAILY_AUDIT_NAME", "DEFAULT_AUDIT_ROLE_NAME",
     "DEFAULT_SNS_ROLE_NAME", "DEFAULT_TOPIC_NAME", "WORKSHOP_TAG", "AuditSettings", "Outcome", "Requirement",
-    "RoleReport", "Validation", "aws_error", "require_confirmation", "describe_audit_settings", "enabled_checks",
+    "RoleReport", "Validation", "describe_audit_settings", "enabled_checks",
     "list_audit_settings", "audit_settings_table", "inspect_role", "validate_audit_settings", "create_audit_role",
     "create_sns_alert_role", "ensure_service_role", "set_audit_role", "enable_checks", "disable_checks",
     "configure_sns_alerts",
@@ -51,29 +53,6 @@ IOT_SERVICE = roles.IOT_SERVICE
 
 
 # -- shared plumbing -----------------------------------------------------------------------------------------------
-def aws_error(exc: ClientError, problem: str, fix: str) -> WorkshopError:
-    """Return a WorkshopError for an AWS refusal, keeping AWS's error code (``.code``) and message."""
-    err = exc.response.get("Error", {})
-    code, message = err.get("Code", "Error"), err.get("Message", "")
-    out = WorkshopError(f"{problem} AWS said {code}: {message}".strip(), fix)
-    out.code = code  # type: ignore[attr-defined]
-    out.__cause__ = exc
-    return out
-
-
-def error_code(exc: ClientError) -> str:
-    """Return the AWS error code of a ClientError."""
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def require_confirmation(action: str, confirm: bool) -> None:
-    """Return when the sandbox is active or ``confirm`` is True; otherwise refuse ``action`` (replacing or deleting
-    one thing), naming it, the account and the region (one message format: fleet_base.require_confirmation)."""
-    from .fleet_base import require_confirmation as refuse_unconfirmed
-
-    refuse_unconfirmed("Not done: this step", [action], confirm)
-
-
 def _account() -> str:
     return target.client("sts").get_caller_identity()["Account"]
 
@@ -181,7 +160,6 @@ def _trusts(doc: Any, service: str = IOT_SERVICE) -> bool:
 def _allowed(docs: list[Any], action: str) -> bool:
     """Return True when the role's policy documents allow ``action``: some Allow statement matches it (Action or
     NotAction wildcards) and no Deny does (resources and conditions aside: this checks a role's kind of access)."""
-    from .sandbox.policy_documents import ALLOW, DENY, PolicyDocumentError, parse_policy
 
     statements = []
     for doc in docs:
@@ -330,7 +308,8 @@ def set_audit_role(role_arn: str, *, confirm: bool = False) -> Outcome:
     current = describe_audit_settings()
     _first_configuration_needed(current)
     if current.role_arn != role_arn:
-        require_confirmation(f"replacing the audit role {current.role_arn} with {role_arn}", confirm)
+        require_confirmation("Not done: this step", [f"replacing the audit role {current.role_arn} with {role_arn}"],
+                             confirm)
     target.client("iot").update_account_audit_configuration(roleArn=role_arn)
     return Outcome("Audit role set", [f"Device Defender now audits as {role_arn}."], {"roleArn": role_arn})
 
@@ -429,7 +408,7 @@ def configure_sns_alerts(topic_arn: str | None = None, role_arn: str | None = No
                                                               "role_arn")
     old = current.sns or {}
     if old.get("enabled") and (old.get("targetArn"), old.get("roleArn")) != (topic_arn, role_arn):
-        require_confirmation(f"replacing the SNS alert target {old.get('targetArn')}", confirm)
+        require_confirmation("Not done: this step", [f"replacing the SNS alert target {old.get('targetArn')}"], confirm)
     target.client("iot").update_account_audit_configuration(auditNotificationTargetConfigurations={
         "SNS": {"targetArn": topic_arn, "roleArn": role_arn, "enabled": True}})
     steps.append(f"SNS alerts enabled: every finished audit is published to {topic_arn} using {role_arn}.")
@@ -618,7 +597,8 @@ def configure_audit(*, role_arn: str | None = None, role_name: str = DEFAULT_AUD
         _checked_role(role_arn, "audit", AUDIT_POLICY_ACTIONS, "settings.configure_audit() without role_arn")
         steps.append(f"Using the audit role {role_arn} (exists, trusted by IoT, has the audit permissions).")
     if current.role_arn and current.role_arn != role_arn:
-        require_confirmation(f"replacing the audit role {current.role_arn} with {role_arn}", confirm)
+        require_confirmation("Not done: this step", [f"replacing the audit role {current.role_arn} with {role_arn}"],
+                             confirm)
     iot = target.client("iot")
     try:
         _with_new_role_retry(lambda: iot.update_account_audit_configuration(
@@ -641,8 +621,9 @@ def configure_audit(*, role_arn: str | None = None, role_name: str = DEFAULT_AUD
 
 def delete_audit_configuration(*, delete_scheduled_audits: bool = False, confirm: bool = False) -> Outcome:
     """Reset the account's audit configuration (and its scheduled audits if asked); needs ``confirm`` on AWS."""
-    require_confirmation("deleting the account's audit configuration"
-                         + (" and all scheduled audits" if delete_scheduled_audits else ""), confirm)
+    require_confirmation("Not done: this step", ["deleting the account's audit configuration"
+                                                 + (" and all scheduled audits" if delete_scheduled_audits else "")],
+                         confirm)
     try:
         target.client("iot").delete_account_audit_configuration(deleteScheduledAudits=delete_scheduled_audits)
     except ClientError as exc:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from helpers import audits, settings, target
 from helpers.checks import ORIGINAL_14
-from helpers.errors import WorkshopError
+from helpers.errors import WorkshopError, aws_error, error_code
 from tests.builders import AUDIT_POLICY, SNS_POLICY, make_role
 
 LOGGING = "LOGGING_DISABLED_CHECK"
@@ -264,6 +264,6 @@ def test_replacing_and_deleting_in_a_real_account_need_confirm(sandbox, real_acc
 
 def test_aws_error_keeps_the_code():
     exc = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ListAuditTasks")
-    err = settings.aws_error(exc, "Listing failed.", "Try again.")
+    err = aws_error(exc, "Listing failed.", "Try again.")
     assert err.code == "ThrottlingException" and "AWS said ThrottlingException: slow down" in err.problem
-    assert err.__cause__ is exc and settings.error_code(exc) == "ThrottlingException"
+    assert err.__cause__ is exc and error_code(exc) == "ThrottlingException"

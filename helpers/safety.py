@@ -1,0 +1,20 @@
+"""The guard on destructive calls in a real account: in aws mode nothing is replaced or deleted without
+``confirm=True``, and the refusal lists what would change, in which account and region. The sandbox needs no
+confirmation."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from . import target
+from .errors import WorkshopError
+
+
+def require_confirmation(action: str, changes: Iterable[str], confirm: bool) -> None:
+    """Return when the sandbox is active or ``confirm`` is True; otherwise raise, listing what would change."""
+    if target.is_sandbox() or confirm:
+        return
+    listing = "\n".join(f"  - {c}" for c in changes)
+    raise WorkshopError(f"{action} would change your real AWS account "
+                        f"{target.mask_account(target.caller_identity()['account'])} in {target.get_region()}:\n"
+                        f"{listing}",
+                        "Review the list, then call again with confirm=True.")
