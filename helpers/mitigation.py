@@ -19,30 +19,13 @@ from botocore.exceptions import ClientError
 from . import target
 from .audits import AuditProgress, WidgetProgress, progress_reporter
 from .checks import allowed_actions, resolve_check_name, title
-from .errors import WorkshopError
+from .errors import WorkshopError, aws_error, error_code
 from .findings import certificate_ids_of, describe_finding
-from .settings import aws_error, ensure_service_role, error_code, require_confirmation
+from .spec.actions import ACTION_TYPES
+from .spec.checks import CHECKS
+from .safety import require_confirmation
+from .settings import ensure_service_role
 
-ACTION_TYPES: dict[str, dict[str, Any]] = {
-    "UPDATE_DEVICE_CERTIFICATE": {
-        "policy": "AWSIoTDeviceDefenderUpdateDeviceCertMitigationAction",
-        "effect": "deactivates the device certificate (devices using it can no longer connect)"},
-    "UPDATE_CA_CERTIFICATE": {
-        "policy": "AWSIoTDeviceDefenderUpdateCACertMitigationAction",
-        "effect": "deactivates the CA certificate (no new device certificates it signed can register)"},
-    "ADD_THINGS_TO_THING_GROUP": {
-        "policy": "AWSIoTDeviceDefenderAddThingsToThingGroupMitigationAction",
-        "effect": "adds the things using the certificate to thing group(s), e.g. a quarantine group"},
-    "REPLACE_DEFAULT_POLICY_VERSION": {
-        "policy": "AWSIoTDeviceDefenderReplaceDefaultPolicyMitigationAction",
-        "effect": "makes a blank policy version the default (the policy then allows nothing)"},
-    "ENABLE_IOT_LOGGING": {
-        "policy": "AWSIoTDeviceDefenderEnableIoTLoggingMitigationAction",
-        "effect": "turns on AWS IoT logging to CloudWatch at the chosen level"},
-    "PUBLISH_FINDING_TO_SNS": {
-        "policy": "AWSIoTDeviceDefenderPublishFindingsToSNSMitigationAction",
-        "effect": "publishes the finding to an SNS topic"},
-}
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 MAX_FINDING_IDS = 25
 
@@ -61,12 +44,10 @@ def _action_type(action_type: str) -> str:
 
 def action_types() -> pd.DataFrame:
     """Return the six action types: what each changes, its AWS managed policy, and the checks it fits."""
-    from .sandbox.catalog import CHECKS
-
     rows = []
     for kind, info in ACTION_TYPES.items():
         fits = [n for n, spec in CHECKS.items() if kind in spec.allowed_actions]
-        rows.append({"action type": kind, "what it does": info["effect"], "role's managed policy": info["policy"],
+        rows.append({"action type": kind, "what it does": info.effect, "role's managed policy": info.managed_policy,
                      "fits checks": ", ".join(title(n) for n in sorted(fits))})
     return pd.DataFrame(rows)
 
@@ -107,7 +88,7 @@ def create_mitigation_role(action_type: str, role_name: str | None = None) -> st
     """Create (or reuse) the role for ``action_type``: trusted by IoT only, with its managed policy; return its ARN."""
     kind = _action_type(action_type)
     name = role_name or f"IoTMitigation-{kind.title().replace('_', '')}"
-    return ensure_service_role(name, ACTION_TYPES[kind]["policy"],
+    return ensure_service_role(name, ACTION_TYPES[kind].managed_policy,
                                 f"Lets Device Defender run {kind} mitigation actions.")[0]
 
 
@@ -175,7 +156,7 @@ def list_mitigation_actions(action_type: str | None = None) -> pd.DataFrame:
 
 def delete_mitigation_action(action_name: str, *, confirm: bool = False) -> str:
     """Delete a mitigation action (needs ``confirm=True`` in a real account); return what was done."""
-    require_confirmation(f"deleting the mitigation action {action_name}", confirm)
+    require_confirmation("Not done: this step", [f"deleting the mitigation action {action_name}"], confirm)
     _iot().delete_mitigation_action(actionName=action_name)
     return f"Deleted mitigation action {action_name} (if it existed)."
 
@@ -267,11 +248,9 @@ def start_mitigation_task(mapping: dict[str, Iterable[str] | str], *, finding_id
     """Start an audit mitigation task after validating the mapping (``confirm=True`` in a real account); return its id."""
     checked = validate_mapping(mapping)
     preview = preview_mitigation(checked, finding_ids=finding_ids, audit_task_id=audit_task_id)
-    if not confirm and not target.is_sandbox():
-        raise WorkshopError(
-            f"Not started: this task would change your real AWS account ({len(preview)} change(s)):\n"
-            + preview.to_string(index=False),
-            "Review the changes above, then call start_mitigation_task(..., confirm=True).")
+    require_confirmation(f"Not started: this mitigation task ({len(preview)} change(s))",
+                         [f"finding {r.finding} ({r.check}), {r.action}: {r.will}" for r in preview.itertuples()],
+                         confirm)
     task_id = task_name or f"mitigation-{uuid.uuid4().hex[:12]}"
     if not isinstance(task_id, str) or not NAME_RE.match(task_id):
         raise WorkshopError(f"{task_id!r} is not a valid task name.", "Use 1 to 128 letters, digits, '_' or '-'.")
@@ -395,3 +374,18 @@ def ensure_thing_group(name: str, *, description: str = "") -> str:
     return iot.create_thing_group(thingGroupName=name,
                                   thingGroupProperties={"thingGroupDescription": description or name},
                                   tags=[{"Key": "workshop", "Value": "iot-audit-module2"}])["thingGroupArn"]
+
+
+def things_in_thing_group(name: str) -> list[str]:
+    """Return the names of the things in a thing group (e.g. those a quarantine action moved there).
+
+    AWS operation: ``ListThingsInThingGroup`` (paged).
+    """
+    try:
+        return [thing for page in _iot().get_paginator("list_things_in_thing_group").paginate(thingGroupName=name)
+                for thing in page["things"]]
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise aws_error(exc, f"There is no thing group {name}.",
+                            f"Create it with mitigation.ensure_thing_group({name!r}), or check the name.") from None
+        raise

@@ -293,6 +293,22 @@ def test_five_scheduled_audits_at_most(env, no_retries):
     assert "delete_scheduled_audit" in e.value.fix
 
 
+def test_a_scheduled_audit_runs_now_in_the_sandbox_only(env, monkeypatch):
+    audits.create_scheduled_audit("Nightly", frequency="DAILY", check_names=[LOGGING])
+    audits.create_scheduled_audit("Weekly", frequency="WEEKLY", day_of_week="MON", check_names=[SHARED])
+    final = audits.wait_for_audit(audits.run_scheduled_audit_now("Weekly"), **FAST)
+    assert (final["taskType"], final["scheduledAuditName"], final["taskStatus"]) == (
+        "SCHEDULED_AUDIT_TASK", "Weekly", "COMPLETED")
+    assert list(final["auditDetails"]) == [SHARED]
+    with pytest.raises(WorkshopError, match="no scheduled audit 'Weekyl'") as e:
+        audits.run_scheduled_audit_now("Weekyl")
+    assert "Did you mean 'Weekly'" in e.value.fix
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    with pytest.raises(WorkshopError, match="sandbox control") as e:
+        audits.run_scheduled_audit_now("Weekly")
+    assert "run_on_demand_audit" in e.value.fix
+
+
 # -- history ------------------------------------------------------------------------------------------------------
 def test_history_and_the_latest_on_demand_audit(env):
     with pytest.raises(WorkshopError, match="No completed on-demand audit") as e:

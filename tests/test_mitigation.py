@@ -121,3 +121,16 @@ def test_ensure_thing_group_is_idempotent_and_tagged(sandbox):
     assert m.ensure_thing_group("Quarantine") == first
     assert sandbox.iot.list_tags_for_resource(resourceArn=first)["tags"] == [
         {"Key": "workshop", "Value": "iot-audit-module2"}]
+
+
+def test_things_in_a_thing_group_are_listed(sandbox):
+    m.ensure_thing_group("Quarantine")
+    assert m.things_in_thing_group("Quarantine") == []
+    for name in ("Bad1", "Bad2", "Bad3", "Good"):
+        sandbox.iot.create_thing(thingName=name)
+    for name in ("Bad1", "Bad2", "Bad3"):
+        sandbox.iot.add_thing_to_thing_group(thingGroupName="Quarantine", thingName=name)
+    assert sorted(m.things_in_thing_group("Quarantine")) == ["Bad1", "Bad2", "Bad3"]
+    with pytest.raises(WorkshopError, match="no thing group Quarantaine") as e:
+        m.things_in_thing_group("Quarantaine")
+    assert "ensure_thing_group('Quarantaine')" in e.value.fix
