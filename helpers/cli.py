@@ -3,37 +3,29 @@
 Subcommands: ``sandbox serve``, ``setup``, ``reset``, ``audit``, ``findings``, ``mitigate``, ``report``, ``cleanup`` and
 ``workshop`` (the module's steps headless, end to end, with a ✓/✗ summary). Exit codes as AWS tools use them: 0 ok,
 1 a step or check failed (a :class:`~helpers.errors.WorkshopError` prints ``error:`` and ``fix:`` lines), 2 usage
-error or nothing checked (``workshop`` in aws mode without ``--yes``), 130 interrupted. Machine-readable output (``--output csv|json``) goes to stdout; progress goes to stderr.
+error or nothing checked (``workshop`` in aws mode without ``--yes``), 130 interrupted. Machine-readable output
+(``--output csv|json``) goes to stdout; progress goes to stderr.
+
+This module parses and dispatches; the work is the helpers'. The report is :mod:`helpers.report`'s, the headless course
+(its steps and expectations) :mod:`helpers.workshop`'s, next to the notebook map.
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
-import html
-import io
 import json
 import os
 import shutil
 import sys
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from .errors import WorkshopError
+from .errors import StepFailed, WorkshopError
+from .workshop import DEFAULT_ACTION, DEFAULT_MAPPING, SHARED_CHECK
 
 PROG = "iot-audit"
-DEFAULT_ACTION = "Update-device-certificate"
-DEFAULT_MAPPING = {"DEVICE_CERTIFICATE_SHARED_CHECK": [DEFAULT_ACTION]}
-SHARED_CHECK = "DEVICE_CERTIFICATE_SHARED_CHECK"
 OUTPUTS = ("table", "csv", "json")
-
-
-class StepFailed(Exception):
-    """A command's check did not hold (exit code 1, no traceback)."""
 
 
 # -- small helpers ---------------------------------------------------------------------------------------------------
@@ -121,13 +113,16 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return sandbox_main(argv)
 
 
-def _verify_environment(env: Any) -> bool:
-    """Print the Module 1 verification table; return True when every row is ✓."""
+def _verify_environment(env: Any, gaps: str, ready: str) -> int:
+    """Print the Module 1 verification table, then ``ready``, and return 0; raise StepFailed(``gaps``) on a ✗ row."""
     from . import fleet
 
     table = fleet.verify_workshop_environment(env)
     print(_frame_text(table[["ok", "item", "actual", "fix"]]))
-    return bool((table["ok"] == "✓").all())
+    if not (table["ok"] == "✓").all():
+        raise StepFailed(gaps)
+    print(ready)
+    return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -137,10 +132,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
     env = fleet.build_workshop_environment(confirm=args.yes, rebuild=args.rebuild)
     if not env.reused:
         print(env)
-    if not _verify_environment(env):
-        raise StepFailed("The Module 1 environment has gaps (✗ above); each row names its fix.")
-    print("✓ The Module 1 environment is ready.")
-    return 0
+    return _verify_environment(env, "The Module 1 environment has gaps (✗ above); each row names its fix.",
+                               "✓ The Module 1 environment is ready.")
 
 
 def _forget_sandbox_runs() -> int:
@@ -169,10 +162,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         return 0
     env = fleet.build_workshop_environment()
     print(env)
-    if not _verify_environment(env):
-        raise StepFailed("The rebuilt environment has gaps (✗ above).")
-    print("✓ Ready for the next group.")
-    return 0
+    return _verify_environment(env, "The rebuilt environment has gaps (✗ above).", "✓ Ready for the next group.")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -276,111 +266,14 @@ def cmd_mitigate(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- report ----------------------------------------------------------------------------------------------------------
-def _png(fig: Any) -> str:
-    """Return a matplotlib Figure as a base64 PNG string."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    """Return ``frame`` as a GitHub-flavoured Markdown table."""
-    if frame.empty:
-        return "_(none)_"
-
-    def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-@dataclass
-class ReportData:
-    """What a report shows: the audit, its tables and its charts (base64 PNG)."""
-
-    task_id: str
-    description: dict[str, Any]
-    where: str
-    results: pd.DataFrame
-    non_compliant: pd.DataFrame
-    findings: pd.DataFrame
-    charts: list[tuple[str, str]]
-
-
-def _report_data(task_id: str) -> ReportData:
-    """Collect the tables and charts of audit ``task_id``."""
-    from . import audits, findings, plots, target
-
-    description = audits.describe_audit(task_id)
-    where = f"{target.get_target()} · {target.get_region()}"
-    found = findings.list_findings(task_id)[["check", "severity", "resource type", "resource id", "reason"]]
-    charts = []
-    for title, make in (("Findings by check", lambda: plots.plot_findings_by_check(task_id)),
-                        ("Fleet compliance per check", lambda: plots.plot_fleet_compliance(task_id)),
-                        ("Audit history (30 days)", lambda: plots.plot_audit_history())):
-        charts.append((title, _png(make())))
-    return ReportData(task_id, description, where, audits.audit_results(task_id)
-                      [["check", "title", "severity", "status", "resources", "non-compliant"]],
-                      findings.non_compliant_checks(task_id), found, charts)
-
-
-def render_html(data: ReportData) -> str:
-    """Return a self-contained HTML report (charts embedded as data: URIs)."""
-    d = data.description
-    stats = d.get("taskStatistics", {})
-
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, escape=True, border=0, classes="t") if not frame.empty else "<p>(none)</p>"
-
-    charts = "".join(f"<h3>{html.escape(t)}</h3><img alt='{html.escape(t)}' src='data:image/png;base64,{png}'>"
-                     for t, png in data.charts)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Device Defender audit {html.escape(data.task_id)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
-table.t{{border-collapse:collapse;margin:0.5em 0 1.5em}} table.t td,table.t th{{border:1px solid #ccc;padding:3px 8px;
-text-align:left}} img{{max-width:100%}}</style></head><body>
-<h1>AWS IoT Device Defender audit report</h1>
-<p>Audit <b>{html.escape(data.task_id)}</b> · {html.escape(str(d.get('taskStatus')))} · started
-{html.escape(str(d.get('taskStartTime')))} · target {html.escape(data.where)} · generated
-{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>
-<p>{stats.get('totalChecks', 0)} checks: {stats.get('nonCompliantChecks', 0)} non-compliant,
-{stats.get('compliantChecks', 0)} compliant, {stats.get('failedChecks', 0)} failed.</p>
-<h2>Non-compliant checks</h2>{table(data.non_compliant)}
-<h2>Charts</h2>{charts}
-<h2>All checks</h2>{table(data.results)}
-<h2>Findings ({len(data.findings)})</h2>{table(data.findings)}
-</body></html>
-"""
-
-
-def render_markdown(data: ReportData) -> str:
-    """Return a self-contained Markdown report (charts embedded as data: URIs)."""
-    d = data.description
-    stats = d.get("taskStatistics", {})
-    charts = "\n\n".join(f"### {t}\n\n![{t}](data:image/png;base64,{png})" for t, png in data.charts)
-    return (f"# AWS IoT Device Defender audit report\n\n"
-            f"Audit **{data.task_id}** · {d.get('taskStatus')} · started {d.get('taskStartTime')} · target "
-            f"{data.where} · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-            f"{stats.get('totalChecks', 0)} checks: {stats.get('nonCompliantChecks', 0)} non-compliant, "
-            f"{stats.get('compliantChecks', 0)} compliant, {stats.get('failedChecks', 0)} failed.\n\n"
-            f"## Non-compliant checks\n\n{_markdown_table(data.non_compliant)}\n\n## Charts\n\n{charts}\n\n"
-            f"## All checks\n\n{_markdown_table(data.results)}\n\n"
-            f"## Findings ({len(data.findings)})\n\n{_markdown_table(data.findings)}\n")
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """Write a self-contained HTML or Markdown report of an audit, charts included."""
+    from . import report
+
     out = Path(args.out)
-    fmt = args.format or ("md" if out.suffix.lower() in (".md", ".markdown") else "html")
-    if not out.parent.exists():
-        raise WorkshopError(f"The folder {out.parent} does not exist.", "Create it, or give --out another path.")
-    task_id = _latest_task(args.task_id)
-    data = _report_data(task_id)
-    out.write_text(render_markdown(data) if fmt == "md" else render_html(data), encoding="utf-8")
-    print(f"Wrote the {'Markdown' if fmt == 'md' else 'HTML'} report of audit {task_id} to {out} "
+    fmt = report.report_format(out, args.format)
+    data = report.write_report(out, args.task_id, fmt)
+    print(f"Wrote the {'Markdown' if fmt == 'md' else 'HTML'} report of audit {data.task_id} to {out} "
           f"({out.stat().st_size // 1024} KiB, {len(data.charts)} charts embedded).")
     return 0
 
@@ -402,103 +295,11 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- workshop --------------------------------------------------------------------------------------------------------
-@dataclass
-class Step:
-    """One step of the headless workshop run and how it went."""
-
-    name: str
-    run: Callable[[], str]
-    ok: bool | None = None  # None: not run
-    detail: str = ""
-
-
-def _workshop_steps(confirm: bool, timeout: float) -> list[Step]:
-    """Return the module's steps, in order, sharing their results through a dict."""
-    from . import audits, findings, fleet, mitigation, settings
-
-    ctx: dict[str, Any] = {}
-
-    def environment() -> str:
-        env = ctx["env"] = fleet.build_workshop_environment(confirm=confirm)
-        table = fleet.verify_workshop_environment(env)
-        bad = table[table["ok"] != "✓"]
-        if not bad.empty and list(bad["item"]) != ["shared certificate status"]:  # INACTIVE: the last step fixes it
-            raise StepFailed("; ".join(f"{r.item}: {r.actual} (fix: {r.fix})" for r in bad.itertuples()))
-        return f"{'reused' if env.reused else 'built'} run {env.run_id}: {', '.join(env.things)}"
-
-    def validate() -> str:
-        result = settings.validate_audit_settings(sns_alerts=False)
-        if not result.ok:
-            raise StepFailed("; ".join(f"{r.requirement}: {r.detail} (fix: {r.fix})" for r in result.failures))
-        return f"{len(result.requirements)} requirements hold"
-
-    def sns() -> str:
-        env = ctx["env"]
-        settings.configure_sns_alerts(topic_arn=env.sns_topic_arn, role_arn=env.sns_role_arn, confirm=confirm)
-        result = settings.validate_audit_settings()
-        if not result.ok:
-            raise StepFailed("; ".join(f"{r.requirement}: {r.detail}" for r in result.failures))
-        return f"alerts → {env.sns_topic_arn.rsplit(':', 1)[-1]}"
-
-    def audit() -> str:
-        result = audits.run_on_demand_audit(settings.enabled_checks(), timeout=timeout, poll_interval=0.5,
-                                            progress=None)
-        ctx["task_id"] = result["taskId"]
-        if result["taskStatus"] != "COMPLETED":
-            raise StepFailed(f"audit {result['taskId']} ended {result['taskStatus']}")
-        return f"audit {result['taskId']} COMPLETED ({result['taskStatistics'].get('totalChecks', 0)} checks)"
-
-    def expect_three() -> str:
-        found = set(findings.non_compliant_checks(ctx["task_id"])["check"])
-        expected = set(fleet.MODULE1_NON_COMPLIANT)
-        if found != expected:
-            raise StepFailed(f"missing {sorted(expected - found) or 'none'}, unexpected {sorted(found - expected) or 'none'}"
-                             " (in aws mode, connections reach the audit only 2 hours after the devices connect)")
-        return ", ".join(sorted(found))
-
-    def define_action() -> str:
-        action = mitigation.create_mitigation_action(DEFAULT_ACTION, "UPDATE_DEVICE_CERTIFICATE")
-        return f"{action['actionName']} ({action['actionType']}, role {action['roleArn'].rsplit('/', 1)[-1]})"
-
-    def mitigate() -> str:
-        table = findings.list_findings(ctx["task_id"], check_name=SHARED_CHECK)
-        if table.empty:
-            raise StepFailed(f"audit {ctx['task_id']} has no {SHARED_CHECK} finding")
-        finding_id = table.iloc[0]["finding id"]
-        mtask = mitigation.start_mitigation_task(DEFAULT_MAPPING, finding_ids=[finding_id], confirm=confirm)
-        final = mitigation.wait_for_mitigation_task(mtask, timeout=timeout, poll_interval=0.5, progress=None)
-        statuses = set(mitigation.mitigation_executions(mtask)["status"])
-        if final["taskStatus"] != "COMPLETED" or statuses != {"COMPLETED"}:
-            raise StepFailed(f"task {mtask} {final['taskStatus']}, executions {sorted(statuses)}")
-        return f"task {mtask} COMPLETED"
-
-    def verify_inactive() -> str:
-        table = mitigation.verify_certificates([ctx["env"].certificate_id], expected="INACTIVE")
-        status = table.iloc[0]["status"]
-        if not bool(table.iloc[0]["as expected"]):
-            raise StepFailed(f"certificate is {status}, expected INACTIVE")
-        return f"certificate {ctx['env'].certificate_id[:12]}… INACTIVE"
-
-    def reactivate() -> str:
-        fleet.reactivate_certificate(ctx["env"], confirm=confirm)
-        status = mitigation.certificate_status(ctx["env"].certificate_id)
-        if status != "ACTIVE":
-            raise StepFailed(f"certificate is {status}, expected ACTIVE")
-        return "certificate ACTIVE again (ready for Module 3)"
-
-    return [Step("Module 1 environment", environment), Step("audit settings valid", validate),
-            Step("SNS alerts enabled", sns), Step("on-demand audit", audit),
-            Step("three non-compliant checks", expect_three), Step("mitigation action defined", define_action),
-            Step("shared certificate mitigated", mitigate), Step("certificate INACTIVE", verify_inactive),
-            Step("certificate reactivated", reactivate)]
-
-
 def cmd_workshop(args: argparse.Namespace) -> int:
     """Run the module's steps headless end to end and print a ✓/✗ summary."""
-    from . import target
+    from . import target, workshop
 
-    steps = _workshop_steps(args.yes, args.timeout)
+    steps = workshop.course(args.yes, args.timeout)
     if not target.is_sandbox() and not args.yes:
         print("Dry run: in aws mode these steps change your real account (resources, audit cost, a certificate "
               "deactivated then reactivated), so nothing was run or checked:")
@@ -506,32 +307,10 @@ def cmd_workshop(args: argparse.Namespace) -> int:
             print(f"  {i}. {step.name}")
         print(f"Run again with --yes to run them: `{PROG} workshop --yes`.")
         return 2  # not a pass: a CI check of an account must not read "nothing checked" as success
-    for i, step in enumerate(steps, 1):
-        if not args.quiet:
-            _err(f"[{i}/{len(steps)}] {step.name} …")
-        captured = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(captured):
-                step.detail = step.run()
-            step.ok = True
-        except KeyboardInterrupt:
-            raise
-        except (StepFailed, WorkshopError) as exc:
-            step.ok, step.detail = False, (exc.problem + (f" — fix: {exc.fix}" if exc.fix else "")
-                                           if isinstance(exc, WorkshopError) else str(exc))
-            break
-        except Exception as exc:  # noqa: BLE001 - a step's unexpected failure is reported, not a traceback
-            step.ok, step.detail = False, f"{type(exc).__name__}: {exc}"
-            break
-    print(f"Workshop check ({target.get_target()}, {target.get_region()}):")
-    for step in steps:
-        mark = {True: "✓", False: "✗", None: "–"}[step.ok]
-        detail = step.detail if step.ok is not None else "not run"
-        print(f"  {mark} {step.name}: {detail}")
-    failed = [s for s in steps if s.ok is False]
-    print(f"{'All' if not failed else 'Not all'} {len(steps)} steps passed."
-          if not failed else f"Stopped at step '{failed[0].name}'.")
-    return 1 if failed else 0
+    workshop.run_course(steps, on_start=None if args.quiet else
+                        lambda i, step: _err(f"[{i}/{len(steps)}] {step.name} …"))
+    print(workshop.course_summary(steps, f"{target.get_target()}, {target.get_region()}"))
+    return 1 if any(step.ok is False for step in steps) else 0
 
 
 # -- parser ----------------------------------------------------------------------------------------------------------
