@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .server import SANDBOX_ACCOUNT, SandboxServer, configure_moto
+from .config import SANDBOX_ACCOUNT
+from .grafting import configure_moto
+from .models import DeviceDefenderBackend, devicedefender_backends
+from .responses import operation_methods
+from .server import SandboxServer
 
 __all__ = ["SANDBOX_ACCOUNT", "SandboxServer", "configure_moto", "install", "record_connections", "list_connections",
            "forget_connections"]
@@ -17,14 +21,10 @@ __all__ = ["SANDBOX_ACCOUNT", "SandboxServer", "configure_moto", "install", "rec
 def install() -> list[str]:
     """Install the Device Defender operations into moto (in this process) and return their names."""
     configure_moto()
-    from .responses import operation_methods
-
     return sorted(operation_methods())
 
 
-def _backend(account: str, region: str) -> Any:
-    from .models import devicedefender_backends
-
+def _backend(account: str, region: str) -> DeviceDefenderBackend:
     return devicedefender_backends[account][region]
 
 

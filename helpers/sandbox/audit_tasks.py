@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Collection
 
 from ..spec.checks import CHECKS
 from ..spec.policies import missing_actions, trusts_service
-from .checks import Finding, get_check
+from .checks import CheckResult, Finding, get_check
 from .snapshot import Snapshot
 
-if TYPE_CHECKING:
-    from .models import DeviceDefenderBackend
-
 log = logging.getLogger(__name__)
+DEFAULT_CHECK_BUDGET_SECONDS = 60.0
 _NAMESPACE = uuid.UUID("6f1c1f5e-9a53-4d1b-8f0e-5d8d0e6c2a11")
 
 
@@ -117,28 +116,63 @@ def role_problem(snap: Snapshot, role_arn: str | None, check_name: str) -> str |
     return None
 
 
-def run_checks(backend: "DeviceDefenderBackend", task: AuditTask, snap: Snapshot) -> list[AuditFinding]:
-    """Evaluate every check of ``task`` over ``snap``; fill in the task's details and return the findings."""
+class CheckOverBudget(Exception):
+    """A check ran longer than its budget; the audit reports it FAILED and goes on."""
+
+
+def evaluate_within(check: Callable[[Snapshot], CheckResult], snap: Snapshot, budget_seconds: float) -> CheckResult:
+    """Return ``check(snap)``, or raise CheckOverBudget when it takes longer than ``budget_seconds``.
+
+    The check runs on a daemon thread over the immutable snapshot, so one that never ends costs a thread and CPU,
+    never the audit, the state lock or the server."""
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append(check(snap))
+        except BaseException as exc:  # handed back to the audit's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="audit-check", daemon=True)
+    worker.start()
+    worker.join(budget_seconds)
+    if not outcome:
+        raise CheckOverBudget(f"the check ran longer than its {budget_seconds:g} s budget")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def run_checks(task: AuditTask, snap: Snapshot, role_arn: str | None, enabled: Collection[str],
+               is_suppressed: Callable[[str, dict[str, Any], datetime], bool],
+               budget_seconds: float = DEFAULT_CHECK_BUDGET_SECONDS) -> list[AuditFinding]:
+    """Evaluate every check of ``task`` over ``snap`` with the audit role ``role_arn`` and the ``enabled`` checks,
+    each within ``budget_seconds``; fill in the task's details and return the findings (suppressed ones marked by
+    ``is_suppressed``)."""
     findings: list[AuditFinding] = []
     for name in list(task.details):
         if task.cancel_requested:
             break
         detail = task.details[name]
-        problem = role_problem(snap, backend.role_arn, name)
+        problem = role_problem(snap, role_arn, name)
         if problem:
             detail.update(checkRunStatus="FAILED", errorCode="INSUFFICIENT_PERMISSIONS", message=problem)
             continue
-        if name not in backend.enabled_checks():
+        if name not in enabled:
             detail.update(checkRunStatus="FAILED", errorCode="AUDIT_CHECK_DISABLED",
                           message=f"{name} was disabled while the audit ran.")
             continue
         try:
-            result = get_check(name)(snap)
+            result = evaluate_within(get_check(name), snap, budget_seconds)
+        except CheckOverBudget as exc:
+            log.warning("check %s of audit %s: %s", name, task.task_id, exc)
+            detail.update(checkRunStatus="FAILED", message=f"The sandbox stopped waiting for {name}: {exc}.")
+            continue
         except Exception as exc:  # a bug in one check must not lose the others
             log.exception("check %s failed", name)
             detail.update(checkRunStatus="FAILED", message=f"The sandbox could not evaluate {name}: {exc!r}")
             continue
-        found = [AuditFinding(task, name, f, snap.now, backend.is_suppressed(name, f.resource_identifier, snap.now))
+        found = [AuditFinding(task, name, f, snap.now, is_suppressed(name, f.resource_identifier, snap.now))
                  for f in result.findings]
         findings.extend(found)
         suppressed = sum(f.is_suppressed for f in found)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.cognitoidentity.models import cognitoidentity_backends
 from moto.cognitoidentity.responses import CognitoIdentityResponse
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
 
-from .models import ROLE_ARN_RE
+from .exceptions import MotoImplementsOperation
+from .validation import ROLE_ARN_RE
 
 
 MOTO_COGNITO_METHODS = frozenset(name for name, fn in vars(CognitoIdentityResponse).items()
@@ -35,8 +37,6 @@ def pool_roles(account_id: str, region: str) -> dict[str, dict[str, str]]:
 
 
 def _pool_or_raise(response: Any, pool_id: Any) -> None:
-    from moto.cognitoidentity.models import cognitoidentity_backends
-
     if pool_id not in cognitoidentity_backends[response.current_account][response.region].identity_pools:
         raise JsonRESTError("ResourceNotFoundException", f"Identity pool {pool_id} does not exist.")
 
@@ -66,8 +66,6 @@ OPERATIONS = {"set_identity_pool_roles": set_identity_pool_roles, "get_identity_
 
 def install() -> list[str]:
     """Add the two operations to moto's CognitoIdentityResponse (idempotent) and return their names."""
-    from .responses import MotoImplementsOperation
-
     for name, fn in OPERATIONS.items():
         existing = CognitoIdentityResponse.__dict__.get(name)
         if existing is not None and not getattr(existing, "_devicedefender", False):

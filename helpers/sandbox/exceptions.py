@@ -51,3 +51,16 @@ class InternalFailureException(ServiceException):
 
 class ServiceUnavailableException(ServiceException):
     code = "ServiceUnavailableException"
+
+
+class MotoImplementsOperation(RuntimeError):
+    """moto now ships an operation this extension also defines: review and drop ours."""
+
+
+class SandboxError(Exception):
+    """A refused control request: HTTP status and a message naming the problem."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

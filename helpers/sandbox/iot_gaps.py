@@ -9,6 +9,8 @@ from urllib.parse import unquote
 from cryptography import x509
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iot import models as iot_models
+from moto.iot.exceptions import CertificateStateException
+from moto.iot.exceptions import InvalidRequestException as MotoInvalidRequest
 from moto.iot.responses import IoTResponse
 
 from . import data_endpoint
@@ -16,6 +18,7 @@ from .exceptions import (CertificateValidationException, InvalidRequestException
                          ResourceNotFoundException)
 from ..spec.policies import PolicyDocumentError, parse_policy
 from .paging import paginate
+from .validation import validated_tags
 
 
 def _marker_page(self: Any, items: list[Any]) -> tuple[list[Any], str | None]:
@@ -147,26 +150,10 @@ def _resource_exists(self: Any, arn: str) -> bool:
     return checks[kind]()
 
 
-def _validated_tags(tags: Any) -> dict[str, str]:
-    if not isinstance(tags, list) or not tags or len(tags) > 50:
-        raise InvalidRequestException("tags must be a list of 1 to 50 {Key, Value} objects.")
-    out = {}
-    for tag in tags:
-        if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not 1 <= len(tag["Key"]) <= 128:
-            raise InvalidRequestException("Each tag needs a Key of 1 to 128 characters.")
-        value = tag.get("Value", "")
-        if not isinstance(value, str) or len(value) > 256:
-            raise InvalidRequestException("A tag Value must be a string of at most 256 characters.")
-        if tag["Key"].lower().startswith("aws:"):
-            raise InvalidRequestException("Tag keys starting with aws: are reserved.")
-        out[tag["Key"]] = value
-    return out
-
-
 def tag_resource(self: Any) -> ActionResult:
     body = self._json_body()
     arn = body.get("resourceArn")
-    tags = _validated_tags(body.get("tags"))
+    tags = validated_tags(body.get("tags"))
     if not isinstance(arn, str) or not _resource_exists(self, arn):
         raise ResourceNotFoundException(f"The resource {arn} does not exist.")
     self.dd_backend.tag(arn, tags)
@@ -194,15 +181,17 @@ def list_tags_for_resource(self: Any) -> ActionResult:
 
 
 def _keeping_tags(original: Callable[[Any], Any], arn_key: str) -> Callable[[Any], Any]:
-    """Wrap a moto create operation so the tags it is given can be listed with ListTagsForResource."""
+    """Wrap a moto create operation so the tags it is given can be listed with ListTagsForResource; the tags are
+    validated before moto creates anything, so refused tags leave no resource behind."""
 
     def wrapper(self: Any) -> Any:
-        result = original(self)
         tags = self._get_param("tags")
-        if tags and isinstance(result, ActionResult) and isinstance(result.result, dict):
+        validated = validated_tags(tags) if tags else {}
+        result = original(self)
+        if validated and isinstance(result, ActionResult) and isinstance(result.result, dict):
             arn = result.result.get(arn_key)
             if arn:
-                self.dd_backend.tag(arn, _validated_tags(tags))
+                self.dd_backend.tag(arn, validated)
         return result
 
     wrapper._devicedefender = True  # type: ignore[attr-defined]
@@ -244,6 +233,19 @@ def _pem_checked(param: str) -> Callable[[Callable[[Any], Any]], Callable[[Any],
     return wrap
 
 
+def _parent_group_checked(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap CreateThingGroup so a parent group that does not exist is refused (moto fails with UnboundLocalError)."""
+
+    def wrapper(self: Any) -> Any:
+        parent = self._get_param("parentGroupName")
+        if parent is not None and not any(g.thing_group_name == parent for g in self.iot_backend.thing_groups.values()):
+            raise InvalidRequestException(f"The parent thing group {parent} does not exist: create it first, or "
+                                          "leave parentGroupName out.")
+        return original(self)
+
+    return _marked(wrapper, original)
+
+
 def _marked(wrapper: Callable[[Any], Any], original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     wrapper._devicedefender = True  # type: ignore[attr-defined]
     wrapper._validates_input = True  # type: ignore[attr-defined]
@@ -258,6 +260,7 @@ VALIDATED_INPUT: dict[str, Callable[[Callable[[Any], Any]], Callable[[Any], Any]
     "register_certificate_without_ca": _pem_checked("certificatePem"),
     "register_certificate": _pem_checked("certificatePem"),
     "register_ca_certificate": _pem_checked("caCertificate"),
+    "create_thing_group": _parent_group_checked,
 }
 
 
@@ -314,9 +317,6 @@ CERTIFICATE_STATUSES = ("ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "RE
 
 def _patch_update_certificate() -> None:
     """Validate statuses and transitions in moto's UpdateCertificate, for every caller, as AWS does."""
-    from moto.iot.exceptions import CertificateStateException
-    from moto.iot.exceptions import InvalidRequestException as MotoInvalidRequest
-
     cls = iot_models.IoTBackend
     if getattr(cls.update_certificate, "_devicedefender", False):
         return

@@ -8,22 +8,20 @@ import json
 import re
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
 from ..spec.actions import ACTION_TYPES, LOGGING_LEVELS as LOG_LEVELS, PARAM_TYPES
 from ..spec.checks import CHECKS
 from ..spec.policies import missing_actions, trusts_service
+from .audit_tasks import AuditFinding
 from .exceptions import InvalidRequestException
-
-if TYPE_CHECKING:
-    from .audit_tasks import AuditFinding
-    from .models import DeviceDefenderBackend
+from .snapshot import RoleInfo
+from .validation import ROLE_ARN_RE
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TASK_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TOKEN_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 GROUP_RE = re.compile(r"^[a-zA-Z0-9:_-]{1,128}$")
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 MAX_ACTIONS = 100
 MAX_RUNNING_TASKS = 10
 
@@ -111,7 +109,7 @@ class MitigationTask:
     """An audit mitigation actions task: which findings, which actions per check, and what happened."""
 
     def __init__(self, task_id: str, token: str, target: dict[str, Any], mapping: dict[str, list[str]],
-                 actions: dict[str, MitigationAction], findings: list["AuditFinding"], now: datetime) -> None:
+                 actions: dict[str, MitigationAction], findings: list[AuditFinding], now: datetime) -> None:
         self.task_id, self.token = task_id, token
         self.target, self.mapping = target, mapping
         self.definitions = [actions[n].definition() for n in dict.fromkeys(a for names in mapping.values() for a in names)]
@@ -176,11 +174,10 @@ def validate_mapping(mapping: Any, actions: dict[str, MitigationAction]) -> dict
     return {k: list(v) for k, v in mapping.items()}
 
 
-def role_problem(backend: "DeviceDefenderBackend", action: MitigationAction) -> str | None:
-    """Return why the action's role cannot make its change (the execution then FAILS), or None."""
-    from .snapshot import _iam_roles
-
-    role = _iam_roles(backend.account_id).get(action.role_arn)
+def role_problem(roles: Mapping[str, RoleInfo], action: MitigationAction) -> str | None:
+    """Return why the action's role (looked up in ``roles``) cannot make its change (the execution then FAILS), or
+    None."""
+    role = roles.get(action.role_arn)
     if role is None:
         return f"The role {action.role_arn} does not exist."
     if not trusts_service(role.assume_role_policy):

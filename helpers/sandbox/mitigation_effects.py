@@ -1,19 +1,32 @@
-"""What each mitigation action type really changes in moto's state, for one finding."""
+"""What each mitigation action type really changes in moto's state, for one finding.
+
+An effect gets the account and region it acts in and the one Device Defender setting it may change (v2 logging) as
+an :class:`EffectContext`: values and a callback, never the backend that runs the task.
+"""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from moto.iot.models import iot_backends
+from moto.sns.models import sns_backends
 
 from ..spec.actions import BLANK_POLICY
+from .audit_tasks import AuditFinding
 from .mitigation import MitigationAction
-
-if TYPE_CHECKING:
-    from .audit_tasks import AuditFinding
-    from .models import DeviceDefenderBackend
+from .snapshot import iam_roles
 
 MAX_GROUPS_PER_THING = 10
+
+
+@dataclass(frozen=True)
+class EffectContext:
+    """Where an effect acts, and how it turns on v2 logging (role ARN, level)."""
+
+    account_id: str
+    region_name: str
+    enable_logging: Callable[[str, str], None]
 
 
 class ActionFailed(Exception):
@@ -25,7 +38,7 @@ class ActionFailed(Exception):
         self.message = message
 
 
-def _device_certificate_ids(finding: "AuditFinding") -> list[str]:
+def _device_certificate_ids(finding: AuditFinding) -> list[str]:
     ident = finding.resource_identifier
     if "deviceCertificateId" in ident:
         return [ident["deviceCertificateId"]]
@@ -34,10 +47,10 @@ def _device_certificate_ids(finding: "AuditFinding") -> list[str]:
             if "deviceCertificateId" in r.get("resourceIdentifier", {})]
 
 
-def update_device_certificate(backend: "DeviceDefenderBackend", action: MitigationAction,
-                              finding: "AuditFinding") -> None:
+def update_device_certificate(ctx: EffectContext, action: MitigationAction,
+                              finding: AuditFinding) -> None:
     """Deactivate the finding's device certificate(s)."""
-    iot = iot_backends[backend.account_id][backend.region_name]
+    iot = iot_backends[ctx.account_id][ctx.region_name]
     ids = _device_certificate_ids(finding)
     if not ids:
         raise ActionFailed("INVALID_REQUEST", "The finding names no device certificate.")
@@ -48,25 +61,25 @@ def update_device_certificate(backend: "DeviceDefenderBackend", action: Mitigati
             iot.update_certificate(cert_id, "INACTIVE")
 
 
-def update_ca_certificate(backend: "DeviceDefenderBackend", action: MitigationAction, finding: "AuditFinding") -> None:
+def update_ca_certificate(ctx: EffectContext, action: MitigationAction, finding: AuditFinding) -> None:
     """Deactivate the finding's CA certificate."""
-    iot = iot_backends[backend.account_id][backend.region_name]
+    iot = iot_backends[ctx.account_id][ctx.region_name]
     ca_id = finding.resource_identifier.get("caCertificateId")
     if ca_id not in iot.ca_certificates:
         raise ActionFailed("RESOURCE_NOT_FOUND", f"CA certificate {ca_id} no longer exists.")
     iot.update_ca_certificate(ca_id, "INACTIVE", None)
 
 
-def add_things_to_thing_group(backend: "DeviceDefenderBackend", action: MitigationAction,
-                              finding: "AuditFinding") -> None:
+def add_things_to_thing_group(ctx: EffectContext, action: MitigationAction,
+                              finding: AuditFinding) -> None:
     """Add the things attached to the finding's certificate(s) to each of the action's thing groups."""
-    iot = iot_backends[backend.account_id][backend.region_name]
+    iot = iot_backends[ctx.account_id][ctx.region_name]
     params = action.params["addThingsToThingGroupParams"]
     groups = {g.thing_group_name: g for g in iot.thing_groups.values()}
     missing = [name for name in params["thingGroupNames"] if name not in groups]
     if missing:
         raise ActionFailed("RESOURCE_NOT_FOUND", f"Thing group(s) {', '.join(missing)} do not exist.")
-    arns = {f"arn:aws:iot:{backend.region_name}:{backend.account_id}:cert/{c}" for c in _device_certificate_ids(finding)}
+    arns = {f"arn:aws:iot:{ctx.region_name}:{ctx.account_id}:cert/{c}" for c in _device_certificate_ids(finding)}
     things = {thing.thing_name: thing for (principal, _), (_, thing) in list(iot.principal_things.items())
               if principal in arns}
     for thing in things.values():
@@ -80,10 +93,10 @@ def add_things_to_thing_group(backend: "DeviceDefenderBackend", action: Mitigati
             iot.add_thing_to_thing_group(name, groups[name].arn, thing.thing_name, thing.arn)
 
 
-def replace_default_policy_version(backend: "DeviceDefenderBackend", action: MitigationAction,
-                                   finding: "AuditFinding") -> None:
+def replace_default_policy_version(ctx: EffectContext, action: MitigationAction,
+                                   finding: AuditFinding) -> None:
     """Create a blank policy version and make it the default (a policy keeps at most 5 versions)."""
-    iot = iot_backends[backend.account_id][backend.region_name]
+    iot = iot_backends[ctx.account_id][ctx.region_name]
     name = finding.resource_identifier.get("policyVersionIdentifier", {}).get("policyName")
     policy = iot.policies.get(name)
     if policy is None:
@@ -94,18 +107,16 @@ def replace_default_policy_version(backend: "DeviceDefenderBackend", action: Mit
     iot.create_policy_version(name, BLANK_POLICY, True)
 
 
-def enable_iot_logging(backend: "DeviceDefenderBackend", action: MitigationAction, finding: "AuditFinding") -> None:
+def enable_iot_logging(ctx: EffectContext, action: MitigationAction, finding: AuditFinding) -> None:
     """Turn on v2 logging with the action's logging role and level."""
-    from .snapshot import _iam_roles
-
     params = action.params["enableIoTLoggingParams"]
-    if params["roleArnForLogging"] not in _iam_roles(backend.account_id):
+    if params["roleArnForLogging"] not in iam_roles(ctx.account_id):
         raise ActionFailed("RESOURCE_NOT_FOUND", f"The logging role {params['roleArnForLogging']} does not exist.")
     # UNCONFIRMED whether AWS also clears disableAllLogs; without it the action would not enable anything
-    backend.set_v2_logging_options(params["roleArnForLogging"], params["logLevel"], False)
+    ctx.enable_logging(params["roleArnForLogging"], params["logLevel"])
 
 
-def finding_message(finding: "AuditFinding") -> str:
+def finding_message(finding: AuditFinding) -> str:
     """Return the finding as AWS publishes it to SNS (times in epoch milliseconds)."""
     data = finding.to_dict()
     for key in ("findingTime", "taskStartTime"):
@@ -115,12 +126,10 @@ def finding_message(finding: "AuditFinding") -> str:
     return json.dumps(data)
 
 
-def publish_finding_to_sns(backend: "DeviceDefenderBackend", action: MitigationAction, finding: "AuditFinding") -> None:
+def publish_finding_to_sns(ctx: EffectContext, action: MitigationAction, finding: AuditFinding) -> None:
     """Publish the finding to the action's SNS topic."""
-    from moto.sns.models import sns_backends
-
     topic = action.params["publishFindingToSnsParams"]["topicArn"]
-    sns = sns_backends[backend.account_id][backend.region_name]
+    sns = sns_backends[ctx.account_id][ctx.region_name]
     if topic not in sns.topics:
         raise ActionFailed("RESOURCE_NOT_FOUND", f"SNS topic {topic} does not exist.")
     sns.publish(finding_message(finding), arn=topic)

@@ -5,6 +5,7 @@ one method per operation, and a ``BackendDict`` so ``mock_aws`` and ``POST /moto
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -14,8 +15,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
+from moto.iot.models import iot_backends
+from moto.sns.models import sns_backends
 
-from .audit_tasks import AuditFinding, AuditTask, finish, notification, resource_key, run_checks
+from .audit_tasks import (DEFAULT_CHECK_BUDGET_SECONDS, AuditFinding, AuditTask, finish, notification, resource_key,
+                          run_checks)
+from .cognito import pool_roles
+from .crl import load_crl
 from ..spec.checks import CHECKS, CONFIG_DEFAULTS
 from ..spec.policies import allows, trusts_service
 from .exceptions import (
@@ -41,8 +47,11 @@ from .mitigation import (
 )
 from .locking import STATE_LOCK
 from .mitigation import role_problem as mitigation_role_problem
+from .mitigation_effects import EFFECTS, ActionFailed, EffectContext
 from .scheduling import UNSET, ScheduledAudit, next_run, validate_name, validate_schedule
-from .snapshot import CrlInfo, Snapshot, take_snapshot
+from .snapshot import (Connection, CrlInfo, DefenderState, LoggingState, Snapshot, ca_certificates, iam_roles,
+                       take_snapshot)
+from .validation import check_name_error, validate_role_arn, validated_tags
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +59,10 @@ MAX_CONCURRENT_ON_DEMAND = 10
 MAX_SCHEDULED_AUDITS = 5
 RETENTION_DAYS = 90
 LOG_LEVELS = ("DEBUG", "INFO", "ERROR", "WARN", "DISABLED")
+MAX_CLOCK_OFFSET = 100 * 365.25 * 86400  # the sandbox clock moves at most 100 years: its dates stay representable
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime holds
+DAYS_RE = re.compile(r"[0-9]{1,6}", re.ASCII)  # str.isdigit() takes "²" and Arabic-Indic digits too
 LOG_TARGET_TYPES = ("DEFAULT", "THING_GROUP", "CLIENT_ID", "SOURCE_IP", "PRINCIPAL_ID")
-
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
-
-
-def check_name_error(name: str) -> InvalidRequestException:
-    """Return the error AWS gives for a check name it does not know."""
-    return InvalidRequestException(f"Audit check name {name} is not a valid audit check name.")
-
-
-def validate_role_arn(value: Any, field: str) -> str:
-    """Return ``value`` if it is a well-formed IAM role ARN, else raise InvalidRequestException naming ``field``."""
-    if not isinstance(value, str) or not (20 <= len(value) <= 2048) or not ROLE_ARN_RE.match(value):
-        raise InvalidRequestException(f"{field} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>); got {value!r}")
-    return value
-
 
 class AuditCheckConfiguration:
     """Whether one check is enabled, and its custom configuration (threshold days as strings)."""
@@ -242,8 +239,11 @@ class DeviceDefenderBackend(BaseBackend):
             time.sleep(delay)
         try:
             with self.lock:  # a consistent picture of the fleet; the checks then run without the lock
-                snap = take_snapshot(self, task.start_time, window)
-            findings = run_checks(self, task, snap)
+                snap = take_snapshot(self.account_id, self.region_name, task.start_time, window,
+                                     self.defender_state())
+                role_arn, enabled = self.role_arn, self.enabled_checks()
+            budget = float(self.settings.get("check_budget_seconds", DEFAULT_CHECK_BUDGET_SECONDS))
+            findings = run_checks(task, snap, role_arn, enabled, self.is_suppressed, budget)
         except Exception as exc:  # the task must end, whatever happened
             log.exception("audit %s failed", task.task_id)
             findings = []
@@ -266,8 +266,6 @@ class DeviceDefenderBackend(BaseBackend):
         entry = {"taskId": task.task_id, "targetArn": target.get("targetArn"), "time": self.now().isoformat()}
         problem = self._sns_target_problem(target)
         if problem is None:
-            from moto.sns.models import sns_backends
-
             body = json.dumps(notification(task, self.account_id))
             entry["messageId"] = sns_backends[self.account_id][self.region_name].publish(body, arn=target["targetArn"])
             entry["status"] = "DELIVERED"
@@ -276,14 +274,10 @@ class DeviceDefenderBackend(BaseBackend):
         self.notifications.append(entry)
 
     def _sns_target_problem(self, target: dict[str, Any]) -> str | None:
-        from moto.sns.models import sns_backends
-
-        from .snapshot import _iam_roles
-
         arn = target.get("targetArn")
         if not arn or arn not in sns_backends[self.account_id][self.region_name].topics:
             return f"The SNS topic {arn} does not exist in this account and region."
-        role = _iam_roles(self.account_id).get(target.get("roleArn") or "")
+        role = iam_roles(self.account_id).get(target.get("roleArn") or "")
         if role is None:
             return f"The SNS role {target.get('roleArn')} does not exist."
         if not trusts_service(role.assume_role_policy):
@@ -447,12 +441,10 @@ class DeviceDefenderBackend(BaseBackend):
     def create_scheduled_audit(self, name: Any, frequency: Any, day_of_week: Any, day_of_month: Any,
                                target_check_names: Any, tags: Any) -> str:
         """Create a scheduled audit and return its ARN."""
-        from .iot_gaps import _validated_tags
-
         validate_name(name)
         validate_schedule(frequency, day_of_week, day_of_month)
         names = self._validate_check_names(target_check_names, "targetCheckNames")
-        validated_tags = _validated_tags(tags) if tags else None
+        tag_map = validated_tags(tags) if tags else None
         with self.lock:
             if name in self.scheduled_audits:
                 existing = self.scheduled_audits[name]
@@ -463,8 +455,8 @@ class DeviceDefenderBackend(BaseBackend):
             arn = f"arn:aws:iot:{self.region_name}:{self.account_id}:scheduledaudit/{name}"
             self.scheduled_audits[name] = ScheduledAudit(name, arn, frequency, day_of_week, day_of_month, names,
                                                          self.now(), tags)
-            if validated_tags:
-                self.tag(arn, validated_tags)
+            if tag_map:
+                self.tag(arn, tag_map)
         return arn
 
     def _scheduled(self, name: str) -> ScheduledAudit:
@@ -525,8 +517,9 @@ class DeviceDefenderBackend(BaseBackend):
 
     def advance_clock(self, seconds: float) -> tuple[datetime, list[str]]:
         """Move the sandbox clock forward, run the scheduled audits that became due; return (now, task ids)."""
-        if seconds < 0:
-            raise InvalidRequestException("The sandbox clock only moves forward: seconds must be >= 0.")
+        if not 0 <= seconds <= MAX_CLOCK_OFFSET - self.clock_offset.total_seconds():
+            raise InvalidRequestException("The sandbox clock only moves forward, by at most 100 years in all: "
+                                          f"seconds must be from 0 to {MAX_CLOCK_OFFSET:.0f} minus the offset so far.")
         with self.lock:
             self.clock_offset += timedelta(seconds=seconds)
         return self.now(), self.run_due_scheduled_audits()
@@ -557,6 +550,12 @@ class DeviceDefenderBackend(BaseBackend):
                 raise InvalidRequestException("disableAllLogs must be true or false.")
             current["disableAllLogs"] = disable_all
         if event_configurations is not None:
+            if not isinstance(event_configurations, list) or not all(
+                    isinstance(c, dict) and isinstance(c.get("eventType"), str) and c["eventType"]
+                    and set(c) <= {"eventType", "logLevel", "logDestination"}
+                    and c.get("logLevel", "ERROR") in LOG_LEVELS for c in event_configurations):
+                raise InvalidRequestException("eventConfigurations must be a list of {eventType, logLevel, "
+                                              "logDestination} objects, logLevel one of " + ", ".join(LOG_LEVELS))
             current["eventConfigurations"] = event_configurations
         if "roleArn" not in current and not current.get("disableAllLogs"):
             raise InvalidRequestException("roleArn is required to enable logging (the role IoT uses to write logs).")
@@ -600,34 +599,22 @@ class DeviceDefenderBackend(BaseBackend):
         self.logging_levels.pop((target_type, target_name), None)
 
     # -- data AWS has and moto lacks ---------------------------------------------------------------------------
-    def identity_pool_roles(self) -> dict[str, dict[str, str]]:
-        """Return the Cognito identity pool roles set with SetIdentityPoolRoles, by pool id."""
-        from .cognito import pool_roles
-
-        return pool_roles(self.account_id, self.region_name)
-
-    def pool_connected_since(self, pool_id: str, since: datetime) -> bool:
-        """Return True when the identity pool connected to IoT at or after ``since``."""
-        last = self.pool_activity.get(pool_id)
-        return last is not None and last >= since
-
-    def role_alias_services(self, alias_arn: str, now: datetime) -> set[str]:
-        """Return the services the role alias used in the year before ``now``."""
-        usage = self.role_alias_usage.get(alias_arn, {})
-        return {svc for svc, when in usage.items() if when >= now - timedelta(days=365)}
+    def defender_state(self) -> DefenderState:
+        """Return a copy of what the audit checks read from this backend (call it holding the lock)."""
+        return DefenderState(
+            connections=tuple(Connection(e.client_id, e.certificate_id, e.connected_at, e.disconnected_at, e.source_ip)
+                              for e in self.connections),
+            crls=tuple(self.crls), logging=LoggingState(v1=self.logging_v1, v2=self.logging_v2),
+            pool_roles=pool_roles(self.account_id, self.region_name), pool_last_connected=dict(self.pool_activity),
+            role_alias_usage={arn: dict(usage) for arn, usage in self.role_alias_usage.items()},
+            expiration_threshold_days=self.config_value("DEVICE_CERTIFICATE_EXPIRING_CHECK",
+                                                        "CERT_EXPIRATION_THRESHOLD_IN_DAYS"),
+            age_threshold_days=self.config_value("DEVICE_CERTIFICATE_AGE_CHECK", "CERT_AGE_THRESHOLD_IN_DAYS"))
 
     def publish_crl(self, data: str | bytes) -> CrlInfo:
         """Verify and store a CRL issued by a registered CA certificate; return what it revokes."""
-        from moto.iot.models import iot_backends
-
-        from .crl import load_crl
-        from .snapshot import CACertificateInfo, _aware
-
-        iot = iot_backends[self.account_id][self.region_name]
-        cas = [CACertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, _aware(c.creation_date))
-               for c in list(iot.ca_certificates.values())]
         try:
-            crl = load_crl(data, cas)
+            crl = load_crl(data, ca_certificates(self.account_id, self.region_name))
         except ValueError as exc:
             raise InvalidRequestException(str(exc)) from None
         with self.lock:
@@ -640,9 +627,7 @@ class DeviceDefenderBackend(BaseBackend):
         if not isinstance(name, str) or not MITIGATION_NAME_RE.match(name):
             raise InvalidRequestException(f"actionName must be 1 to 128 letters, digits, '_' or '-'; got {name!r}.")
         validate_role_arn(role_arn, "roleArn")
-        from .iot_gaps import _validated_tags
-
-        validated_tags = _validated_tags(tags) if tags else None
+        tag_map = validated_tags(tags) if tags else None
         with self.lock:
             if name in self.mitigation_actions:
                 existing = self.mitigation_actions[name]
@@ -652,8 +637,8 @@ class DeviceDefenderBackend(BaseBackend):
                 raise LimitExceededException(f"An account can have at most {MAX_MITIGATION_ACTIONS} mitigation actions.")
             action = MitigationAction(name, role_arn, params, self.region_name, self.account_id, self.now())
             self.mitigation_actions[name] = action
-            if validated_tags:
-                self.tag(action.arn, validated_tags)
+            if tag_map:
+                self.tag(action.arn, tag_map)
             return action
 
     def mitigation_action(self, name: str) -> MitigationAction:
@@ -754,8 +739,8 @@ class DeviceDefenderBackend(BaseBackend):
         return findings
 
     def _run_mitigation(self, task: MitigationTask, findings: list[AuditFinding]) -> None:
-        from .mitigation_effects import EFFECTS, ActionFailed
-
+        context = EffectContext(self.account_id, self.region_name,
+                                lambda role, level: self.set_v2_logging_options(role, level, False))
         for finding in findings:
             runs = task.executions[finding.finding_id]
             if finding.is_suppressed:
@@ -767,12 +752,12 @@ class DeviceDefenderBackend(BaseBackend):
                     break
                 action = task.actions[execution.action_name]
                 execution.status, execution.start_time = "IN_PROGRESS", self.now()
-                problem = mitigation_role_problem(self, action)
+                problem = mitigation_role_problem(iam_roles(self.account_id), action)
                 try:
                     if problem:
                         raise ActionFailed("INSUFFICIENT_PERMISSIONS", problem)
                     with self.lock:
-                        EFFECTS[action.action_type](self, action, finding)
+                        EFFECTS[action.action_type](context, action, finding)
                     execution.status = "COMPLETED"
                 except ActionFailed as exc:
                     execution.status, execution.error_code, execution.message = "FAILED", exc.code, exc.message
@@ -867,8 +852,6 @@ class DeviceDefenderBackend(BaseBackend):
     # -- sandbox-only data ---------------------------------------------------------------------------------------
     def record_connections(self, events: Any) -> int:
         """Validate and append MQTT connection events; return how many are stored in all."""
-        from moto.iot.models import iot_backends
-
         known = set(iot_backends[self.account_id][self.region_name].certificates)
         parsed = parse_connection_events(events, known)
         with self.lock:
@@ -950,7 +933,7 @@ class DeviceDefenderBackend(BaseBackend):
                         f"Configuration key {key!r} does not apply to {name} (allowed: {allowed})."
                     )
                 _, low, high = CONFIG_DEFAULTS[key]
-                if not isinstance(value, str) or not value.isdigit() or not (low <= int(value) <= high):
+                if not isinstance(value, str) or not DAYS_RE.fullmatch(value) or not (low <= int(value) <= high):
                     raise InvalidRequestException(
                         f"{name}.{key} must be a whole number of days from {low} to {high}, as a string; got {value!r}"
                     )
@@ -986,8 +969,6 @@ class ConnectionEvent:
 
 def parse_connection_events(events: Any, known_certificate_ids: set[str]) -> list[ConnectionEvent]:
     """Return validated connection events, or raise InvalidRequestException naming the first problem."""
-    import ipaddress
-
     if not isinstance(events, list):
         raise InvalidRequestException('"events" must be a list of connection events.')
     parsed = []
@@ -1006,10 +987,11 @@ def parse_connection_events(events: Any, known_certificate_ids: set[str]) -> lis
                 f"{where}.certificateId {cert_id!r} is not a certificate registered in this account and region."
             )
         connected, disconnected = ev.get("connectedAt"), ev.get("disconnectedAt")
-        if isinstance(connected, bool) or not isinstance(connected, (int, float)) or connected < 0:
+        if isinstance(connected, bool) or not isinstance(connected, (int, float)) or not 0 <= connected <= MAX_EPOCH:
             raise InvalidRequestException(f"{where}.connectedAt must be epoch seconds (a number).")
         if disconnected is not None and (
-            isinstance(disconnected, bool) or not isinstance(disconnected, (int, float)) or disconnected < connected
+            isinstance(disconnected, bool) or not isinstance(disconnected, (int, float))
+            or not connected <= disconnected <= MAX_EPOCH
         ):
             raise InvalidRequestException(f"{where}.disconnectedAt must be null or epoch seconds not before connectedAt.")
         source_ip = ev.get("sourceIp")

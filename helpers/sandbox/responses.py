@@ -1,53 +1,31 @@
 """API layer of the local Device Defender: one thin method per operation, grafted onto moto's ``IoTResponse``.
 
 moto resolves the operation from the request with the botocore model and calls the method whose name is the
-operation in snake_case; :func:`install` adds these methods to ``IoTResponse`` so in-process ``mock_aws``, the
-threaded server and the AWS CLI all reach them. Each method reads parameters, calls the backend, returns the result.
+operation in snake_case; :mod:`helpers.sandbox.grafting` adds these methods to ``IoTResponse`` so in-process
+``mock_aws``, the threaded server and the AWS CLI all reach them. Each method reads parameters, calls the backend,
+returns the result.
 """
 from __future__ import annotations
 
-import functools
+import hashlib
 import json
-import logging
 import re
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlparse
 
-from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iot.responses import IoTResponse
 
-from .exceptions import InternalFailureException, InvalidRequestException
+from .exceptions import InvalidRequestException
 from .models import DeviceDefenderBackend, devicedefender_backends
 from .paging import paginate
-
-log = logging.getLogger(__name__)
 
 AUDIT_TASK_ID_RE = re.compile(r"^[a-zA-Z0-9-]{1,40}$")
 
 # The methods moto's IoTResponse has as shipped (this module is imported before anything is installed).
 MOTO_IOT_METHODS = frozenset(name for name, fn in vars(IoTResponse).items()
                              if not getattr(fn, "_devicedefender", False))
-
-
-def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn unexpected errors into InternalFailureException and malformed JSON into InvalidRequestException."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any) -> Any:
-        try:
-            return method(self)
-        except (ServiceException, JsonRESTError):  # AWS-shaped errors: the sandbox's, and moto's own
-            raise
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestException(f"The request body is not valid JSON: {exc}") from None
-        except Exception as exc:  # keep the server alive and say what happened
-            log.exception("sandbox operation %s failed", method.__name__)
-            raise InternalFailureException(f"The sandbox failed to run {method.__name__}: {exc!r}") from None
-
-    wrapper._devicedefender = True  # type: ignore[attr-defined]
-    return wrapper
 
 
 class DeviceDefenderResponse:
@@ -299,8 +277,6 @@ class DeviceDefenderResponse:
 
     def _page(self, items: list[Any]) -> tuple[list[Any], str | None]:
         # moto fills ``querystring`` with the headers for a GET without a query: read the URL's own query instead
-        from urllib.parse import parse_qs, urlparse
-
         query = {k: v for k, v in parse_qs(urlparse(self.uri).query).items() if k not in ("nextToken", "maxResults")}
         return paginate(items, self._get_param("maxResults"), self._get_param("nextToken"),
                         fingerprint=_fingerprint(query), cap=self.dd_backend.page_cap())
@@ -330,8 +306,6 @@ def _timestamp(value: Any, name: str) -> datetime | None:
 
 def _fingerprint(params: dict[str, Any]) -> str:
     """Return a short digest of the filters of a list request, so a token cannot be replayed on other filters."""
-    import hashlib
-
     relevant = {k: v for k, v in params.items() if k not in ("nextToken", "maxResults")}
     return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -343,57 +317,3 @@ def operation_methods() -> dict[str, Callable[..., Any]]:
         for name, fn in vars(DeviceDefenderResponse).items()
         if callable(fn) and not name.startswith("_")
     }
-
-
-def _body_checked(get_param: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap ``_get_param`` so a request body that is not a JSON object is refused with InvalidRequestException:
-    moto reads such a body as no parameters and goes on (CreateThing with ``{broken`` creates the thing)."""
-
-    @functools.wraps(get_param)
-    def _get_param(self: Any, param_name: str, if_none: Any = None) -> Any:
-        if self.body and not getattr(self, "_dd_body_checked", False):
-            raw = self.body.decode() if isinstance(self.body, bytes) else self.body
-            try:
-                data = json.loads(raw)
-            except ValueError as exc:
-                raise InvalidRequestException(f"The request body is not valid JSON: {exc}") from None
-            if not isinstance(data, dict):
-                raise InvalidRequestException("The request body must be a JSON object.")
-            self._dd_body_checked = True
-        return get_param(self, param_name, if_none)
-
-    _get_param._devicedefender = True  # type: ignore[attr-defined]
-    return _get_param
-
-
-class MotoImplementsOperation(RuntimeError):
-    """moto now ships an operation this extension also defines: review and drop ours."""
-
-
-def _guard(name: str, existing: Any) -> None:
-    """Raise MotoImplementsOperation when moto itself now defines ``name``."""
-    if existing is not None and not getattr(existing, "_devicedefender", False):
-        raise MotoImplementsOperation(
-            f"moto's IoTResponse now implements {name}; the sandbox's version would shadow it. "
-            "Compare both and remove ours from helpers/sandbox."
-        )
-
-
-def install() -> list[str]:
-    """Add the Device Defender operations and the IoT gap fillers to moto (idempotent); return the names."""
-    installed = []
-    for name, fn in operation_methods().items():
-        _guard(name, IoTResponse.__dict__.get(name))
-        setattr(IoTResponse, name, _guarded(fn))
-        installed.append(name)
-    from . import iot_gaps
-
-    installed += iot_gaps.install(_guard, _guarded)
-    for helper in ("dd_backend", "_json_body", "_path_param", "_time_param", "_page"):
-        setattr(IoTResponse, helper, DeviceDefenderResponse.__dict__[helper])
-    if not getattr(IoTResponse._get_param, "_devicedefender", False):
-        IoTResponse._get_param = _body_checked(IoTResponse._get_param)  # type: ignore[method-assign]
-    from . import cognito
-
-    cognito.install()
-    return installed

@@ -3,70 +3,32 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from .admission import Admitted, admit, known_regions  # noqa: F401 (controls import known_regions from here)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+from . import controls
+from .admission import Admitted, admit, aws_shaped
+from .bounded_json import MAX_BYTES
+from .config import DEFAULT_HOST, DEFAULT_PORT, INSTANCE_HEADER, LOOPBACK, SANDBOX_ACCOUNT  # noqa: F401 (re-exported)
+from .exceptions import SandboxError
 from .faults import FaultInjector, error_response
+from .grafting import configure_moto
 from .locking import STATE_LOCK
+from .models import devicedefender_backends
 from .operations import OperationLog
 
 log = logging.getLogger(__name__)
 
-SANDBOX_ACCOUNT = "123456789012"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5000
 DEFAULT_MQTT_PORT = 8883
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-INSTANCE_HEADER = "x-sandbox-instance"  # on every API answer, so clients notice a restart on their next call
-
-
-# AWS managed policies the workshop may attach besides every policy whose name mentions IoT.
-EXTRA_MANAGED_POLICIES = {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "AmazonSNSFullAccess",
-                          "AmazonSNSReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonSQSFullAccess",
-                          "AmazonCognitoReadOnly", "AmazonCognitoPowerUser", "AWSLambdaBasicExecutionRole"}
-
-
-def _trim_managed_policies() -> None:
-    """Keep only the managed policies the workshop can use: moto builds all ~1,600 for every account and partition
-    (about 1 s after each reset); set WORKSHOP_SANDBOX_ALL_MANAGED_POLICIES=true to keep them all."""
-    if os.environ.get("WORKSHOP_SANDBOX_ALL_MANAGED_POLICIES", "").lower() == "true":
-        return
-    import moto.iam.models as iam_models
-
-    data = json.loads(iam_models.aws_managed_policies_data)
-    if len(data) < 200:  # already trimmed
-        return
-    kept = {k: v for k, v in data.items() if "IoT" in k or k in EXTRA_MANAGED_POLICIES}
-    iam_models.aws_managed_policies_data = json.dumps(kept)
-
-
-def configure_moto() -> None:
-    """Set moto up the way the workshop needs it (AWS managed policies attachable) and install the extension."""
-    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    from moto.core.config import default_user_config
-
-    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
-    _trim_managed_policies()
-    from . import responses
-
-    responses.install()
-
-
-class SandboxError(Exception):
-    """A refused control request: HTTP status and a message naming the problem."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -78,8 +40,6 @@ class SandboxApp:
 
     def __init__(self, moto_app: Callable[..., Iterable[bytes]] | None = None) -> None:
         if moto_app is None:
-            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
             moto_app = DomainDispatcherApplication(create_backend_app)
         self.moto_app = moto_app
         self.routes: dict[tuple[str, str], Callable[[Request], Any]] = {}
@@ -88,8 +48,6 @@ class SandboxApp:
         self.faults = FaultInjector()
         self.operations = OperationLog()
         self.dataplane: Any = None  # the MQTT broker (dataplane.DataPlane) when this app serves one
-        from . import controls
-
         controls.register(self)
 
     def _api(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -112,11 +70,22 @@ class SandboxApp:
                     start_response(status, headers)
                     return [body]
             self.operations.record(request)
+        answer: list[Any] = []
+
         def respond(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            return start_response(status, [*headers, (INSTANCE_HEADER, self.instance_id)], *exc_info)
+            answer[:] = [status, headers]
+            return lambda data: None
 
         with STATE_LOCK:
-            return list(self.moto_app(environ, respond))
+            try:
+                body = b"".join(self.moto_app(environ, respond))
+            except Exception:  # moto's Flask app lets some exceptions out: answer as werkzeug would, shaped below
+                log.exception("moto failed to answer %s", request.operation if request else environ.get("PATH_INFO"))
+                answer[:] = ["500 Internal Server Error", [("Content-Type", "text/html; charset=utf-8")]]
+                body = b""
+        status, headers, body = aws_shaped(request, answer[0], answer[1], body)
+        start_response(status, [*headers, (INSTANCE_HEADER, self.instance_id)])
+        return [body]
 
     def route(self, method: str, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]:
         """Register a control handler for ``method`` and ``path`` (decorator)."""
@@ -135,6 +104,7 @@ class SandboxApp:
                 self.dataplane.reset()  # disconnect everyone: their certificates are gone
             return answer
         request = Request(environ)
+        request.max_content_length = MAX_BYTES
         handler = self.routes.get((request.method, path.rstrip("/")))
         if handler is None:
             allowed = sorted(m for (m, p) in self.routes if p == path.rstrip("/"))
@@ -149,6 +119,8 @@ class SandboxApp:
             response = result if isinstance(result, Response) else _json(200, result)
         except SandboxError as exc:
             response = _json(exc.status, {"error": exc.message})
+        except HTTPException as exc:  # werkzeug's own refusals (a body over the limit): JSON, not its HTML page
+            response = _json(exc.code or 400, {"error": exc.description or exc.name})
         except Exception as exc:  # a control must never take the server down
             log.exception("sandbox control %s failed", path)
             response = _json(500, {"error": f"The sandbox control failed: {exc!r}"})
@@ -157,8 +129,6 @@ class SandboxApp:
 
 def _request_handler(quiet: bool) -> Any:
     """Return moto's request handler class, silenced when ``quiet`` (a kernel's stderr is no place for access logs)."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
     if not quiet:
         return MotoRequestHandler
 
@@ -174,8 +144,6 @@ SCHEDULER_INTERVAL = 30.0
 
 def run_due_everywhere() -> list[str]:
     """Start the due scheduled audits of every account and region; return the task ids started."""
-    from .models import devicedefender_backends
-
     started: list[str] = []
     for _, _, backend in list(devicedefender_backends.iter_backends()):
         if backend.scheduled_audits:
@@ -208,9 +176,9 @@ class SandboxServer:
         self.port = port
         self.quiet = quiet
         self.mqtt_port = mqtt_port  # 0 = a free port (tests never collide), None = no broker
-        self.dataplane: Any = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.dataplane: Any = None
 
     @property
     def endpoint(self) -> str:

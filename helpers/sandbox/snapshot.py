@@ -8,12 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Any
+from typing import Any, Mapping
 
 from cryptography import x509
+from moto.cognitoidentity.models import cognitoidentity_backends
+from moto.iam.models import iam_backends
+from moto.iot.models import iot_backends
 
 
-def _aware(value: datetime) -> datetime:
+def aware(value: datetime) -> datetime:
+    """Return ``value`` with UTC attached when it is naive (moto stores naive UTC datetimes)."""
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
@@ -156,10 +160,8 @@ class Snapshot:
         return (now - timedelta(days=31)).timestamp(), (now - timedelta(hours=2)).timestamp()
 
 
-def _iam_roles(account_id: str) -> dict[str, RoleInfo]:
+def iam_roles(account_id: str) -> dict[str, RoleInfo]:
     """Return the account's IAM roles by ARN, with all their permission policy documents."""
-    from moto.iam.models import iam_backends
-
     iam = iam_backends[account_id]["global"]
     roles = {}
     for role in list(iam.roles.values()):
@@ -170,49 +172,59 @@ def _iam_roles(account_id: str) -> dict[str, RoleInfo]:
     return roles
 
 
-def take_snapshot(backend: Any, now: datetime, window: tuple[float, float]) -> Snapshot:
-    """Return a snapshot of ``backend``'s account and region (IoT, IAM, Cognito and Device Defender state)."""
-    from moto.cognitoidentity.models import cognitoidentity_backends
-    from moto.iot.models import iot_backends
+def ca_certificates(account_id: str, region: str) -> list[CACertificateInfo]:
+    """Return the CA certificates registered in IoT in the account and region."""
+    return [CACertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, aware(c.creation_date))
+            for c in list(iot_backends[account_id][region].ca_certificates.values())]
 
-    account, region = backend.account_id, backend.region_name
+
+@dataclass(frozen=True)
+class DefenderState:
+    """What Device Defender itself holds that the checks read, copied out of its backend under the state lock."""
+
+    connections: tuple[Connection, ...] = ()
+    crls: tuple[CrlInfo, ...] = ()
+    logging: LoggingState = field(default_factory=LoggingState)
+    pool_roles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # pool id -> kind -> role ARN
+    pool_last_connected: Mapping[str, datetime] = field(default_factory=dict)
+    role_alias_usage: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)  # alias ARN -> service -> when
+    expiration_threshold_days: int = 30
+    age_threshold_days: int = 365
+
+
+def take_snapshot(account: str, region: str, now: datetime, window: tuple[float, float],
+                  state: DefenderState) -> Snapshot:
+    """Return a snapshot of one account and region: moto's IoT, IAM and Cognito state plus Device Defender's."""
     iot = iot_backends[account][region]
     things_by_principal: dict[str, list[str]] = {}
     for principal_arn, thing_name in list(iot.principal_things):
         things_by_principal.setdefault(principal_arn, []).append(thing_name)
     certificates = [
-        CertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, _aware(c.creation_date),
+        CertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, aware(c.creation_date),
                         c.ca_certificate_id, tuple(sorted(things_by_principal.get(c.arn, ()))))
         for c in list(iot.certificates.values())
-    ]
-    ca_certificates = [
-        CACertificateInfo(c.certificate_id, c.arn, c.status, c.certificate_pem, _aware(c.creation_date))
-        for c in list(iot.ca_certificates.values())
     ]
     policies = []
     for p in list(iot.policies.values()):
         default = next((v for v in p.versions if v.is_default), None)
         policies.append(PolicyInfo(p.name, p.arn, str(p.default_version_id),
                                    default.document if default is not None else p.document))
+    month_ago, year_ago = now - timedelta(days=31), now - timedelta(days=365)
     pools = []
-    pool_roles = backend.identity_pool_roles()
     for pool_id in list(cognitoidentity_backends[account][region].identity_pools):
-        roles = pool_roles.get(pool_id, {})
+        roles = state.pool_roles.get(pool_id, {})
+        last = state.pool_last_connected.get(pool_id)
         pools.append(CognitoPoolInfo(pool_id, roles.get("authenticated"), roles.get("unauthenticated"),
-                                     backend.pool_connected_since(pool_id, now - timedelta(days=31))))
+                                     last is not None and last >= month_ago))
     aliases = [
-        RoleAliasInfo(a.role_alias, a.arn, a.role_arn, frozenset(backend.role_alias_services(a.arn, now)))
+        RoleAliasInfo(a.role_alias, a.arn, a.role_arn,
+                      frozenset(svc for svc, when in state.role_alias_usage.get(a.arn, {}).items() if when >= year_ago))
         for a in list(iot.role_aliases.values())
     ]
-    connections = [Connection(e.client_id, e.certificate_id, e.connected_at, e.disconnected_at, e.source_ip)
-                   for e in list(backend.connections)]
     return Snapshot(
-        account_id=account, region=region, now=now, certificates=certificates, ca_certificates=ca_certificates,
-        crls=list(backend.crls), policies=policies, roles=_iam_roles(account), cognito_pools=pools,
-        role_aliases=aliases, connections=connections,
-        logging=LoggingState(v1=backend.logging_v1, v2=backend.logging_v2),
-        window_start=window[0], window_end=window[1],
-        expiration_threshold_days=backend.config_value("DEVICE_CERTIFICATE_EXPIRING_CHECK",
-                                                       "CERT_EXPIRATION_THRESHOLD_IN_DAYS"),
-        age_threshold_days=backend.config_value("DEVICE_CERTIFICATE_AGE_CHECK", "CERT_AGE_THRESHOLD_IN_DAYS"),
+        account_id=account, region=region, now=now, certificates=certificates,
+        ca_certificates=ca_certificates(account, region), crls=list(state.crls), policies=policies,
+        roles=iam_roles(account), cognito_pools=pools, role_aliases=aliases, connections=list(state.connections),
+        logging=state.logging, window_start=window[0], window_end=window[1],
+        expiration_threshold_days=state.expiration_threshold_days, age_threshold_days=state.age_threshold_days,
     )
