@@ -1,6 +1,6 @@
 """One command for the scale measurements (`make bench`): fleet seeding, audit and findings table at 1k and 10k
 devices with the growth ratio, a mitigation task over 1,000 findings, the check functions alone, the Module 2 flow under
-throttling, and the notebook suite, with the machine and peak memory. Measurements, not tests: nothing here asserts.
+throttling, the MQTT data plane (1,000 devices connected), and the notebook suite, with the machine and peak memory. Measurements, not tests: nothing here asserts.
 
 Run: .venv/bin/python benchmarks/run_all.py
 """
@@ -33,6 +33,8 @@ if __name__ == "__main__":
     run("mitigation task over 1,000 findings", ["benchmarks/bench_mitigation.py"])
     run("check functions alone", ["benchmarks/bench_checks.py"])
     run("the Module 2 flow under 0%, 10% and 20% throttling", ["benchmarks/bench_faults.py"])
+    run("MQTT data plane: 1,000 devices connected, connect rate, publish-to-receive latency, memory",
+        ["benchmarks/bench_dataplane.py"])
     seconds = run("notebook suite (nbval, sandbox, fleet of 300 in 05)", ["-m", "pytest", "notebooks", "-q", "-p",
                                                                             "no:randomly"])
     print(f"# notebook suite: {seconds:.0f} s wall clock (including the sandbox start)")
