@@ -19,6 +19,8 @@ from . import controls
 from .admission import Admitted, admit, aws_shaped
 from .bounded_json import MAX_BYTES
 from .config import DEFAULT_HOST, DEFAULT_PORT, INSTANCE_HEADER, LOOPBACK, SANDBOX_ACCOUNT  # noqa: F401 (re-exported)
+from .dataplane import DataPlane
+from .dataplane_adapter import start_data_plane, stop_data_plane
 from .exceptions import SandboxError
 from .faults import FaultInjector, error_response
 from .grafting import configure_moto
@@ -47,7 +49,7 @@ class SandboxApp:
         self.started_at = datetime.now(timezone.utc)
         self.faults = FaultInjector()
         self.operations = OperationLog()
-        self.dataplane: Any = None  # the MQTT broker (dataplane.DataPlane) when this app serves one
+        self.dataplane: DataPlane | None = None  # the MQTT broker, when this app serves one
         controls.register(self)
 
     def _api(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -178,7 +180,7 @@ class SandboxServer:
         self.mqtt_port = mqtt_port  # 0 = a free port (tests never collide), None = no broker
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.dataplane: Any = None
+        self.dataplane: DataPlane | None = None
 
     @property
     def endpoint(self) -> str:
@@ -194,7 +196,7 @@ class SandboxServer:
         self.port = self._server.server_address[1]
         if self.mqtt_port is not None:
             try:
-                app.dataplane = self.dataplane = start_broker(self.mqtt_port)
+                app.dataplane = self.dataplane = start_data_plane(self.mqtt_port)
             except OSError:
                 self._server.server_close()
                 raise
@@ -208,7 +210,7 @@ class SandboxServer:
         if getattr(self, "_scheduler_stop", None) is not None:
             self._scheduler_stop.set()
         if self.dataplane is not None:
-            stop_broker(self.dataplane)
+            stop_data_plane(self.dataplane)
             self.dataplane = None
         if self._server is not None:
             self._server.shutdown()
@@ -218,20 +220,6 @@ class SandboxServer:
         self._server = self._thread = None
 
 
-def start_broker(mqtt_port: int) -> Any:
-    """Start the MQTT data plane on 127.0.0.1:``mqtt_port`` (0 = a free port) and return it."""
-    from .dataplane_adapter import start_data_plane  # reads moto's backends: imported after configure_moto()
-
-    return start_data_plane(mqtt_port)
-
-
-def stop_broker(plane: Any) -> None:
-    """Stop the MQTT data plane ``plane``."""
-    from .dataplane_adapter import stop_data_plane
-
-    stop_data_plane(plane)
-
-
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, mqtt_port: int = DEFAULT_MQTT_PORT) -> None:
     """Serve the sandbox (API on ``port``, MQTT broker on 127.0.0.1:``mqtt_port``) in the foreground until
     interrupted."""
@@ -239,7 +227,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, mqtt_port: int = D
     app = SandboxApp()
     server = make_server(host, port, app, threaded=True, request_handler=_request_handler(quiet=False))
     try:
-        app.dataplane = start_broker(mqtt_port)
+        app.dataplane = start_data_plane(mqtt_port)
     except OSError:
         server.server_close()
         raise
@@ -253,6 +241,6 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, mqtt_port: int = D
         pass
     finally:
         stop_scheduler.set()
-        stop_broker(app.dataplane)
+        stop_data_plane(app.dataplane)
         server.server_close()
         print("sandbox stopped", flush=True)
