@@ -45,10 +45,8 @@ def _require_target() -> None:
     """Fail with a fix when the sandbox endpoint is not running (a CLI process must not start a throwaway one)."""
     from . import target
 
-    if not target.is_sandbox():
-        return
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/") or target.DEFAULT_ENDPOINT
-    if target._kernel_server is None and target._health(endpoint) is None:
+    if target.is_sandbox() and not target.sandbox_reachable():
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/") or target.DEFAULT_ENDPOINT
         raise WorkshopError(f"No sandbox answers at {endpoint}.",
                             f"Start one in another terminal with `{PROG} sandbox serve` (or `make lab`), or set "
                             "AWS_ENDPOINT_URL to where it runs; for a real account set WORKSHOP_TARGET=aws.")

@@ -127,6 +127,12 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def sandbox_reachable() -> bool:
+    """Return True when a sandbox runs in this process or answers at the configured endpoint (none is started)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/") or DEFAULT_ENDPOINT
+    return _kernel_server is not None or _health(endpoint) is not None
+
+
 def sandbox_endpoint() -> str:
     """Return the sandbox endpoint URL, starting one inside this kernel when nothing answers (and saying so)."""
     global _kernel_server

@@ -183,6 +183,15 @@ def test_kernel_fallback_starts_a_sandbox(monkeypatch, capsys):
             target._kernel_server.stop()
 
 
+def test_sandbox_reachable_asks_without_starting_one(monkeypatch, sandbox):
+    monkeypatch.setattr(target, "_kernel_server", None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
+    assert target.sandbox_reachable()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    assert not target.sandbox_reachable()
+    assert target._kernel_server is None
+
+
 def test_an_endpoint_that_is_not_the_sandbox_is_named(monkeypatch, sandbox):
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"{sandbox.endpoint}/not-here")
     monkeypatch.setattr(target, "_verified", {})
