@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import botocore.session
+
 SCOPE_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 # The signing name of a service is not always its model name.
 MODEL_NAMES = {"cognito-identity": "cognito-identity", "iot": "iot", "iam": "iam", "sts": "sts", "sns": "sns",
@@ -31,8 +33,6 @@ class ApiRequest:
 @lru_cache(maxsize=16)
 def model_of(service: str) -> Any:
     """Return the botocore service model of the signing name ``service``, or None for a service botocore lacks."""
-    import botocore.session
-
     try:
         return botocore.session.get_session().get_service_model(MODEL_NAMES.get(service, service))
     except Exception:  # an unknown service: moto answers as it will
