@@ -31,10 +31,11 @@ from .tables import StyledTable, as_severity, style_table
 
 __all__ = [
     "FREQUENCIES", "DAYS_OF_WEEK", "AuditProgress", "ProgressCallback", "TextProgress", "WidgetProgress",
-    "progress_reporter", "start_on_demand_audit", "describe_audit",
+    "progress_reporter", "start_on_demand_audit", "check_task_id", "describe_audit",
     "wait_for_audit", "run_on_demand_audit", "cancel_audit", "audit_results", "audit_results_table",
-    "validate_schedule", "create_scheduled_audit", "update_scheduled_audit", "delete_scheduled_audit",
-    "describe_scheduled_audit", "list_scheduled_audits", "run_scheduled_audit_now", "audit_history",
+    "resolve_frequency", "validate_schedule", "create_scheduled_audit", "update_scheduled_audit",
+    "delete_scheduled_audit", "describe_scheduled_audit", "list_scheduled_audits", "run_scheduled_audit_now",
+    "audit_history",
     "latest_on_demand_audit", "in_notebook",
 ]
 
@@ -85,7 +86,8 @@ def start_on_demand_audit(check_names: Iterable[str] | str | None = None) -> str
                         "settings.validate_audit_settings() shows what is missing.") from None
 
 
-def _check_task_id(task_id: str) -> str:
+def check_task_id(task_id: str) -> str:
+    """Return ``task_id`` when it is shaped like an audit task id; otherwise raise, saying where to find one."""
     if not isinstance(task_id, str) or not TASK_ID_RE.match(task_id):
         raise WorkshopError(f"{task_id!r} is not an audit task id (1 to 40 letters, digits or '-').",
                             "Use the id start_on_demand_audit() returned, or audits.audit_history() to find one.")
@@ -94,7 +96,7 @@ def _check_task_id(task_id: str) -> str:
 
 def describe_audit(task_id: str) -> dict[str, Any]:
     """Return DescribeAuditTask for ``task_id`` (plus ``taskId``), or say clearly that there is no such audit."""
-    _check_task_id(task_id)
+    check_task_id(task_id)
     try:
         resp = target.client("iot").describe_audit_task(taskId=task_id)
     except ClientError as exc:
@@ -250,7 +252,7 @@ def run_on_demand_audit(check_names: Iterable[str] | str | None = None, *, timeo
 
 def cancel_audit(task_id: str) -> str:
     """Cancel an audit that is still running; return its status afterwards."""
-    _check_task_id(task_id)
+    check_task_id(task_id)
     try:
         target.client("iot").cancel_audit_task(taskId=task_id)
     except ClientError as exc:
@@ -294,7 +296,8 @@ def audit_results_table(task_id: str) -> StyledTable:
 
 
 # -- scheduled audits ----------------------------------------------------------------------------------------------
-def _frequency(value: Any) -> str:
+def resolve_frequency(value: Any) -> str:
+    """Return the audit frequency ``value`` names (case and dashes ignored); otherwise raise, naming the closest."""
     text = str(value).strip().upper().replace("-", "")
     if text in FREQUENCIES:
         return text
@@ -326,7 +329,7 @@ def _day_of_month(value: Any) -> str:
 def validate_schedule(frequency: str, day_of_week: str | None = None,
                       day_of_month: int | str | None = None) -> dict[str, str]:
     """Return the API fields (``frequency``, ``dayOfWeek``/``dayOfMonth``) for a valid schedule, else raise."""
-    freq = _frequency(frequency)
+    freq = resolve_frequency(frequency)
     if freq == "DAILY":
         if day_of_week is not None or day_of_month is not None:
             raise WorkshopError("A DAILY audit runs every day, so it takes no day_of_week or day_of_month.",
@@ -420,7 +423,7 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
     """Change a scheduled audit's schedule and/or checks (the result is validated as a whole; ``confirm=True`` in a
     real account, after reading the old → new listing); return its ARN."""
     current = describe_scheduled_audit(scheduled_audit_name)
-    freq = _frequency(frequency) if frequency is not None else current["frequency"]
+    freq = resolve_frequency(frequency) if frequency is not None else current["frequency"]
     weekly, monthly = freq in ("WEEKLY", "BIWEEKLY"), freq == "MONTHLY"
     dow = day_of_week if day_of_week is not None else (current.get("dayOfWeek") if weekly and day_of_month is None
                                                        else None)

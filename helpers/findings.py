@@ -16,7 +16,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from . import target
-from .audits import _check_task_id, describe_audit
+from .audits import check_task_id, describe_audit
 from .checks import describe_check, resolve_check_name
 from .errors import WorkshopError, aws_error, error_code
 from .tables import StyledTable, as_severity, style_table
@@ -84,7 +84,7 @@ def get_findings(task_id: str | None = None, *, check_name: str | None = None, s
         if start_time is not None or end_time is not None:
             raise WorkshopError("Give either task_id or start_time and end_time, not both.",
                                 "Use task_id for one audit, or the time range for every audit in it.")
-        kwargs["taskId"] = _check_task_id(task_id)
+        kwargs["taskId"] = check_task_id(task_id)
     elif start_time is not None and end_time is not None:
         kwargs.update(startTime=start_time, endTime=end_time)
     else:

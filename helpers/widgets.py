@@ -239,7 +239,7 @@ def schedule_picker(*, name: str = "WeeklyAudit", frequency: str = "WEEKLY",
                     available: Iterable[str] | None = None) -> SchedulePicker:
     """Return a schedule picker: name, frequency with just the day field it needs, checks, and a Create button.
     ``available`` defaults to the checks enabled in the account."""
-    freq = audits._frequency(frequency)  # a clear error for an unknown frequency
+    freq = audits.resolve_frequency(frequency)  # a clear error for an unknown frequency
     pool = settings.enabled_checks() if available is None else list(available)
     return SchedulePicker(name, freq, pool)
 
