@@ -44,9 +44,9 @@ class Reply:
 
     @property
     def is_html(self) -> bool:
-        """Return True for an HTML page (werkzeug's error pages): never an AWS answer."""
-        return "html" in self.headers.get("content-type", "") or self.body.lstrip()[:15].lower().startswith(
-            (b"<!doctype", b"<html"))
+        """Return True for an HTML page (werkzeug's error pages): never an AWS answer. The body tells, not the
+        content type: moto labels many JSON answers text/html."""
+        return self.body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
 
     @property
     def aws_code(self) -> str | None:

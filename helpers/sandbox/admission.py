@@ -152,10 +152,11 @@ def aws_shaped(request: ApiRequest | None, status: str, headers: list[tuple[str,
                body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
     """Return the answer as it is, unless it is one of werkzeug's HTML error pages (an exception inside moto, or a
     route moto lacks): then the AWS-shaped error of the same status, so clients parse it like AWS's."""
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    if "html" not in content_type or request is None:
+    code = int(status.split()[0])
+    # moto labels many JSON answers text/html, so the body tells: werkzeug's pages start <!doctype html>
+    if code < 400 or request is None or not body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")) and body:
         return status, headers, body
-    code, protocol, operation = int(status.split()[0]), request.protocol or "json", request.operation
+    protocol, operation = request.protocol or "json", request.operation
     if code >= 500:
         model = model_of(request.service)
         declared = {e.name for e in model.operation_model(operation).error_shapes} \

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from helpers import sandbox as sb
 from tests.builders import (
     PERMISSIVE,
+    make_cert_pem,
     SNS_POLICY,
     configure_audit,
     make_role,
@@ -143,7 +144,8 @@ def test_module_audit_finds_shared_certificate_and_logging(audit_env):
     assert set(by_check) == {SHARED, LOGGING}
     f = by_check[SHARED]
     assert f["severity"] == "CRITICAL" and f["nonCompliantResource"]["resourceIdentifier"] == {"deviceCertificateId": audit_env.cert}
-    assert [r["resourceIdentifier"]["clientId"] for r in f["relatedResources"]] == ["SensorDevice02", "SensorDevice01"]
+    # one CLIENT_ID per session (3 each), newest first, as in the AWS CLI's list-audit-findings example
+    assert [r["resourceIdentifier"]["clientId"] for r in f["relatedResources"]] == ["SensorDevice02", "SensorDevice01"] * 3
     assert by_check[LOGGING]["nonCompliantResource"]["resourceIdentifier"] == {"account": "123456789012"}
 
 
@@ -297,7 +299,7 @@ def test_describe_finding_and_related_resources(audit_env):
     assert len(described["finding"]["relatedResources"]) == 10  # at most 10 here; the list call has them all
     related = [r for page in iot.get_paginator("list_related_resources_for_audit_finding").paginate(
         findingId=finding_id, PaginationConfig={"PageSize": 5}) for r in page["relatedResources"]]
-    assert len(related) == 14  # 12 + SensorDevice01/02
+    assert len(related) == 18  # 12 sessions + 3 each of SensorDevice01/02
     with pytest.raises(ClientError) as e:
         iot.describe_audit_finding(findingId="nope")
     assert error_code(e) == "ResourceNotFoundException"
@@ -379,12 +381,12 @@ def test_scheduled_audit_round_trip(audit_env, kwargs):
 
 @pytest.mark.parametrize("kwargs,needle", [
     ({"frequency": "WEEKLY"}, "needs dayOfWeek"),
-    ({"frequency": "BIWEEKLY", "dayOfWeek": "FUNDAY"}, "dayOfWeek must be"),
+    ({"frequency": "BIWEEKLY", "dayOfWeek": "FUNDAY"}, "Value 'FUNDAY' at 'dayOfWeek' failed to satisfy constraint"),
     ({"frequency": "MONTHLY"}, "needs dayOfMonth"),
-    ({"frequency": "MONTHLY", "dayOfMonth": "32"}, "1 to 31 or LAST"),
-    ({"frequency": "MONTHLY", "dayOfMonth": "0"}, "1 to 31 or LAST"),
+    ({"frequency": "MONTHLY", "dayOfMonth": "32"}, "Value '32' at 'dayOfMonth' failed to satisfy constraint"),
+    ({"frequency": "MONTHLY", "dayOfMonth": "0"}, "Value '0' at 'dayOfMonth' failed to satisfy constraint"),
     ({"frequency": "DAILY", "dayOfWeek": "MON"}, "neither"),
-    ({"frequency": "HOURLY"}, "frequency must be"),
+    ({"frequency": "HOURLY"}, "Value 'HOURLY' at 'frequency' failed to satisfy constraint"),
 ])
 def test_bad_schedules_are_refused(audit_env, kwargs, needle):
     with pytest.raises(ClientError) as e:
@@ -577,11 +579,16 @@ def test_bulk_register_builds_the_same_state_as_the_api(sandbox):
     assert iot.describe_thing(thingName="d1")["attributes"] == {"k": "v"}
 
 
+BULK_PEM = make_cert_pem("bulk")[0]
+
+
 @pytest.mark.parametrize("devices,needle", [
-    ([{"thingName": "bad name!", "certificatePem": "-----BEGIN CERTIFICATE-----"}], "thingName"),
+    ([{"thingName": "bad name!", "certificatePem": BULK_PEM}], "thingName"),
     ([{"thingName": "d1", "certificatePem": "nope"}], "PEM"),
-    ([{"thingName": "d1", "certificatePem": "-----BEGIN CERTIFICATE-----", "policyNames": ["Missing"]}], "Missing"),
-    ([{"thingName": "d1", "certificatePem": "-----BEGIN CERTIFICATE-----"}] * 2, "already exists"),
+    ([{"thingName": "d1", "certificatePem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}],
+     "does not parse"),
+    ([{"thingName": "d1", "certificatePem": BULK_PEM, "policyNames": ["Missing"]}], "Missing"),
+    ([{"thingName": "d1", "certificatePem": BULK_PEM}] * 2, "already exists"),
     ("not a list", "list"),
 ])
 def test_bulk_register_refuses_bad_input_and_changes_nothing(sandbox, devices, needle):

@@ -123,7 +123,8 @@ def test_mitigation_action_lifecycle(module):
     ({**DEACTIVATE, "replaceDefaultPolicyVersionParams": {"templateName": "BLANK_POLICY"}}, "exactly one"),
     ({"enableIoTLoggingParams": {"roleArnForLogging": "arn:aws:iam::123456789012:role/Log", "logLevel": "DISABLED"}},
      "DISABLED"),
-    ({"addThingsToThingGroupParams": {"thingGroupNames": [f"g{i}" for i in range(11)]}}, "1 to 10"),
+    ({"addThingsToThingGroupParams": {"thingGroupNames": [f"g{i}" for i in range(11)]}},
+     "Member must have length less than or equal to 10"),
     ({"publishFindingToSnsParams": {"topicArn": "not-an-arn"}}, "topicArn"),
 ])
 def test_bad_action_definitions_are_refused(sandbox, params, needle):
@@ -194,8 +195,9 @@ def test_idempotent_start_and_task_id_clash(module):
     ("shared", {SHARED: ["PolicyBlank"]}, "cannot be applied to DEVICE_CERTIFICATE_SHARED_CHECK"),
     ("shared", {LOGGING: ["Deactivate"]}, "cannot be applied to LOGGING_DISABLED_CHECK"),
     ("shared", {SHARED: ["Missing"]}, "does not exist"),
-    ({"findingIds": []}, {SHARED: ["Deactivate"]}, "1 to 25"),
-    ({"findingIds": [f"f{i}" for i in range(26)]}, {SHARED: ["Deactivate"]}, "1 to 25"),
+    ({"findingIds": []}, {SHARED: ["Deactivate"]}, "Member must have length greater than or equal to 1"),
+    ({"findingIds": [f"f{i}" for i in range(26)]}, {SHARED: ["Deactivate"]},
+     "Member must have length less than or equal to 25"),
     ({"findingIds": ["nope"]}, {SHARED: ["Deactivate"]}, "Unknown finding"),
     ({"auditTaskId": "0" * 32}, {SHARED: ["Deactivate"]}, "does not exist"),
     ({}, {SHARED: ["Deactivate"]}, "target"),
