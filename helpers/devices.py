@@ -1,10 +1,11 @@
 """A small MQTT device simulator (paho-mqtt over mutual TLS), like Module 1's Lambda devices: each session connects
 with the device's certificate, publishes one temperature reading, and disconnects.
 
-It talks to a real broker: AWS IoT Core's ``iot:Data-ATS`` endpoint in aws mode (port 8883, server verified against
-the system's trust store, which holds Amazon Root CA 1), or any MQTT broker with TLS client authentication (the
-tests start mosquitto on 127.0.0.1). The sandbox has no MQTT broker: there, connection history is recorded through
-the sandbox's connections control instead (see :func:`helpers.fleet.connect_devices`).
+It talks to a real broker, found the same way in both targets (:func:`data_broker`): the ``iot:Data-ATS`` endpoint
+that DescribeEndpoint names. In aws mode that is AWS IoT Core (port 8883, the server verified against the system's
+trust store, which holds Amazon Root CA 1); in the sandbox it is the sandbox's own broker on 127.0.0.1, verified
+against the sandbox's root CA. Any MQTT broker with TLS client authentication works too (the tests also start
+mosquitto).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import state, target
 from .errors import WorkshopError
 
 MQTT_TLS_PORT = 8883
@@ -43,11 +45,33 @@ class Session:
     payload: str
 
 
-def data_endpoint() -> str:
-    """Return the account's AWS IoT data endpoint (``iot:Data-ATS``) for the active target."""
-    from .target import client
+@dataclass(frozen=True)
+class Broker:
+    """Where devices connect: host and port, and the CA file that verifies the broker (None: the system's trust
+    store, which holds Amazon Root CA 1)."""
 
-    return client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+    host: str
+    port: int
+    ca_file: Path | None
+
+
+def data_endpoint() -> str:
+    """Return the account's AWS IoT data endpoint (``iot:Data-ATS``) for the active target: a host, or
+    ``host:port`` when the broker is not on 8883 (the sandbox's may not be)."""
+    return target.client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+
+
+def data_broker() -> Broker:
+    """Return the active target's MQTT broker: DescribeEndpoint's address, and in the sandbox its root CA (written
+    under the state folder), as AWS IoT Core is verified with Amazon Root CA 1."""
+    host, _, port = data_endpoint().partition(":")
+    ca_file = None
+    if target.is_sandbox():
+        pem = target.sandbox_control("GET", "/_sandbox/iot/data-endpoint")["rootCaPem"]
+        ca_file = state.state_dir() / "sandbox-root-ca.pem"
+        ca_file.parent.mkdir(parents=True, exist_ok=True)
+        ca_file.write_text(pem)
+    return Broker(host, int(port) if port else MQTT_TLS_PORT, ca_file)
 
 
 def tls_context(identity: DeviceIdentity, ca_file: Path | None = None) -> ssl.SSLContext:

@@ -381,10 +381,11 @@ def connect_devices(env: WorkshopEnvironment, *, hours: float = 3.0, every_secon
                 "visible_to_audit_from": datetime.fromtimestamp(now, timezone.utc)}
     from . import devices
 
-    host = devices.data_endpoint()
+    broker = devices.data_broker()
     identities = [devices.DeviceIdentity(thing, Path(env.cert_file), Path(env.key_file), thing) for thing in env.things]
-    sessions = devices.run_devices(identities, host, lambda ident: MODULE1_TOPICS.get(ident.client_id, "temperature"),
-                                   ca_file=ca_file, sessions=mqtt_sessions, progress=print)
+    sessions = devices.run_devices(identities, broker.host,
+                                   lambda ident: MODULE1_TOPICS.get(ident.client_id, "temperature"), port=broker.port,
+                                   ca_file=ca_file or broker.ca_file, sessions=mqtt_sessions, progress=print)
     last = max(s.disconnected_at for s in sessions)
     return {"mode": "mqtt", "sessions": len(sessions),
             "visible_to_audit_from": datetime.fromtimestamp(last + CONNECTION_LOOKBACK_GAP_HOURS * 3600, timezone.utc)}

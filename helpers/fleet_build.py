@@ -166,7 +166,7 @@ def _run_fleet_mqtt(fleet: Fleet, pki: FleetPKI) -> None:
 
     folder = state.keys_dir(fleet.run_id)
     by_thing = {d.thing_name: d for d in fleet.plan.devices}
-    host = devices.data_endpoint()
+    broker = devices.data_broker()
 
     def identity(thing: str, client_id: str | None = None) -> devices.DeviceIdentity:
         d = by_thing[thing]
@@ -180,9 +180,10 @@ def _run_fleet_mqtt(fleet: Fleet, pki: FleetPKI) -> None:
 
     for group in fleet.plan.shared_groups:
         if fleet.plan.certs[by_thing[group[0]].cert].status == "ACTIVE":
-            devices.run_devices([identity(t) for t in group], host, lambda i: f"fleet/{i.thing_name}/telemetry",
-                                hold_seconds=3)
+            devices.run_devices([identity(t) for t in group], broker.host, lambda i: f"fleet/{i.thing_name}/telemetry",
+                                port=broker.port, ca_file=broker.ca_file, hold_seconds=3)
     for victim, rogue in fleet.plan.conflicts:
-        devices.run_devices([identity(victim), identity(rogue, by_thing[victim].client_id)], host,
-                            lambda i: f"fleet/{i.thing_name}/telemetry", hold_seconds=3)
+        devices.run_devices([identity(victim), identity(rogue, by_thing[victim].client_id)], broker.host,
+                            lambda i: f"fleet/{i.thing_name}/telemetry", port=broker.port, ca_file=broker.ca_file,
+                            hold_seconds=3)
 

@@ -25,6 +25,8 @@ from .tls import ServerTls
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# amqtt logs a warning for every misbehaving client; in a notebook kernel those would land in cell outputs
+QUIET_LOGGERS = ("amqtt", "transitions")
 DEFAULT_PORT = 8883
 MAX_CONNECTIONS = 5000
 MAX_PACKET_BYTES = 128 * 1024 + 1024  # a 128 KB payload plus topic and headers
@@ -63,6 +65,8 @@ class DataPlane:
     # -- life cycle ---------------------------------------------------------------------------------------------
     def start(self, timeout: float = 30) -> "DataPlane":
         """Bind, start serving on a daemon thread, and return self (raises OSError when the port is taken)."""
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
         ready: Future[None] = Future()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="iot-sandbox-broker", daemon=True)
         self._thread.start()
