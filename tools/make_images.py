@@ -58,16 +58,19 @@ def architecture() -> Path:
     box(0.3, 0.8, 2.6, 0.9, "helpers.target\nboto3 clients (same calls)", "#F0F0F0")
     arrow(1.6, 3.9, 1.6, 3.3)
     arrow(1.6, 2.3, 1.6, 1.7)
-    box(4.2, 2.9, 3.6, 1.9, "SANDBOX (default) — 127.0.0.1\nmoto: IoT, IAM, SNS, SQS, Cognito\n+ local Device Defender:\n"
-        "17 checks, tasks, findings,\nmitigation actions", "#CCE5D8")
+    box(4.2, 2.9, 3.6, 1.9, "SANDBOX (default) — 127.0.0.1\nmoto: IoT, IAM, SNS, SQS, Cognito\n+ local Device Defender "
+        "(17 checks,\ntasks, findings, mitigation actions)\n+ local IoT Core data plane: MQTT\nbroker, "
+        "mutual TLS, IoT policies", "#CCE5D8")
     box(4.2, 0.3, 3.6, 1.9, "REAL AWS ACCOUNT\nAWS IoT Core +\nDevice Defender Audit\n(billed; changes real devices)",
         "#F6D1C1")
     arrow(2.9, 1.4, 4.2, 3.6, "WORKSHOP_TARGET=sandbox\nAWS_ENDPOINT_URL", at=(3.0, 2.15))
     arrow(2.9, 1.0, 4.2, 1.0, "WORKSHOP_TARGET=aws\nyour profile", at=(2.95, 0.55))
     box(8.8, 3.3, 2.9, 1.2, "/_sandbox/ controls\nconnections · CRLs · clock\nbulk register", "#E8F1FA")
-    box(8.8, 0.8, 2.9, 1.2, "devices over MQTT\n(port 8883, mutual TLS)", "#E8F1FA")
+    box(8.8, 0.8, 2.9, 1.2, "devices over MQTT\n(mutual TLS; DescribeEndpoint\niot:Data-ATS names the broker)",
+        "#E8F1FA")
     arrow(8.8, 3.9, 7.8, 3.9)
     arrow(8.8, 1.4, 7.8, 1.4)
+    arrow(9.3, 2.0, 7.8, 3.1)
     out = IMAGES / "architecture.png"
     fig.savefig(out, dpi=100)
     return out
