@@ -62,9 +62,9 @@ def resource_label(identifier: dict[str, Any]) -> str:
 
 
 def _related_label(related: list[dict[str, Any]]) -> str:
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, dict[str, None]] = {}  # each resource once: AWS names a client id once per session
     for r in related or []:
-        groups.setdefault(r.get("resourceType", "?"), []).append(resource_label(r.get("resourceIdentifier", {})))
+        groups.setdefault(r.get("resourceType", "?"), {})[resource_label(r.get("resourceIdentifier", {}))] = None
     return "; ".join(f"{kind}: {', '.join(labels)}" for kind, labels in groups.items())
 
 

@@ -95,6 +95,7 @@ class DeviceDefenderBackend(BaseBackend):
         self.findings: dict[str, AuditFinding] = {}
         self.findings_by_task: dict[str, list[str]] = {}
         self.suppressions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.suppression_tokens: dict[str, tuple[Any, ...]] = {}  # clientRequestToken -> the request it created
         self.logging_v1: dict[str, Any] | None = None
         self.logging_v2: dict[str, Any] | None = None
         self.logging_levels: dict[tuple[str, str | None], str] = {}
@@ -382,15 +383,30 @@ class DeviceDefenderBackend(BaseBackend):
         return check_name, resource_key(identifier)
 
     def create_audit_suppression(self, check_name: Any, identifier: Any, expiration: datetime | None,
-                                 indefinitely: bool | None, description: str | None) -> None:
-        """Suppress findings of ``check_name`` on one resource until ``expiration`` (or indefinitely)."""
+                                 indefinitely: bool | None, description: str | None, token: str | None = None) -> None:
+        """Suppress findings of ``check_name`` on one resource until ``expiration`` (or indefinitely).
+
+        The botocore model: each suppression must have a unique clientRequestToken, and creating a new one with a
+        token already used raises an exception. The same request again with its token is an idempotent retry and
+        succeeds while the suppression it created exists; any other request with a used token is refused with
+        ResourceAlreadyExistsException (choice: the model names no exception; this is the only "already exists" one
+        CreateAuditSuppression declares)."""
         key = self._validated_suppression(check_name, identifier, expiration, indefinitely, description, True)
+        request = (key, expiration, bool(indefinitely), description)
         with self.lock:
+            if token is not None and token in self.suppression_tokens:
+                if self.suppression_tokens[token] == request and key in self.suppressions:
+                    return
+                raise ResourceAlreadyExistsException(
+                    f"clientRequestToken {token!r} was already used to create an audit suppression; each suppression "
+                    "needs a new token (leave it out and the SDK generates one).")
             if key in self.suppressions:
                 raise ResourceAlreadyExistsException(f"A suppression of {check_name} for this resource already exists.")
             self.suppressions[key] = {"checkName": check_name, "resourceIdentifier": identifier,
                                       "expirationDate": expiration, "suppressIndefinitely": bool(indefinitely),
                                       "description": description}
+            if token is not None:
+                self.suppression_tokens[token] = request
 
     def update_audit_suppression(self, check_name: Any, identifier: Any, expiration: datetime | None,
                                  indefinitely: bool | None, description: str | None) -> None:
@@ -576,21 +592,28 @@ class DeviceDefenderBackend(BaseBackend):
             raise InvalidRequestException(f"logTarget.targetType must be one of {', '.join(LOG_TARGET_TYPES)}.")
         if level not in LOG_LEVELS:
             raise InvalidRequestException(f"logLevel must be one of {', '.join(LOG_LEVELS)}; got {level!r}.")
+        if log_target["targetType"] == "DEFAULT":  # the account-wide level: one value, listed as the DEFAULT row
+            self.logging_v2["defaultLogLevel"] = level
+            return
         key = (log_target["targetType"], log_target.get("targetName"))
         if key not in self.logging_levels and len(self.logging_levels) >= 1000:
             raise LimitExceededException("At most 1000 resource-specific log levels.")
         self.logging_levels[key] = level
 
     def list_v2_logging_levels(self, target_type: str | None) -> list[dict[str, Any]]:
-        """Return the resource-specific log levels, optionally of one target type."""
+        """Return the log levels, optionally of one target type: the DEFAULT row (the account's defaultLogLevel, as
+        the AWS CLI's list-v2-logging-levels example shows it) first, then the resource-specific ones."""
         if self.logging_v2 is None:
             raise NotConfiguredException("V2 logging is not configured in this account and region.")
         if target_type is not None and target_type not in LOG_TARGET_TYPES:
             raise InvalidRequestException(f"targetType must be one of {', '.join(LOG_TARGET_TYPES)}.")
-        return [{"logTarget": {k: v for k, v in (("targetType", t), ("targetName", n)) if v is not None},
-                 "logLevel": level}
-                for (t, n), level in sorted(self.logging_levels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-                if target_type in (None, t)]
+        default = self.logging_v2.get("defaultLogLevel")
+        rows = ([{"logTarget": {"targetType": "DEFAULT"}, "logLevel": default}]
+                if default is not None and target_type in (None, "DEFAULT") else [])
+        return rows + [{"logTarget": {k: v for k, v in (("targetType", t), ("targetName", n)) if v is not None},
+                        "logLevel": level}
+                       for (t, n), level in sorted(self.logging_levels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+                       if target_type in (None, t)]
 
     def delete_v2_logging_level(self, target_type: Any, target_name: Any) -> None:
         """Delete a resource-specific log level (a missing one is fine)."""
@@ -694,6 +717,13 @@ class DeviceDefenderBackend(BaseBackend):
                     return task_id
                 raise TaskAlreadyExistsException(f"A mitigation task {task_id} already exists (with another "
                                                  "clientRequestToken): choose a new taskId.")
+            # The botocore model: starting a new task with the token of an existing task raises an exception. It names
+            # none; TaskAlreadyExistsException (the task of that token exists) is a choice.
+            owner = next((t.task_id for t in self.mitigation_tasks.values() if t.token == token), None)
+            if owner is not None:
+                raise TaskAlreadyExistsException(
+                    f"clientRequestToken {token!r} already started mitigation task {owner}; a new task needs a new "
+                    "token (leave it out and the SDK generates one).")
             checked = validate_mapping(mapping, self.mitigation_actions)
             findings = self._mitigation_targets(target, checked)
             running = sum(1 for t in self.mitigation_tasks.values() if t.status == "IN_PROGRESS")
@@ -810,12 +840,16 @@ class DeviceDefenderBackend(BaseBackend):
 
     def list_audit_mitigation_actions_tasks(self, start: datetime, end: datetime, audit_task_id: str | None,
                                             finding_id: str | None, status: str | None) -> list[MitigationTask]:
-        """Return the mitigation tasks started in [start, end], newest first, filtered."""
+        """Return the mitigation tasks that began on or after ``start`` and ended (completed, failed or canceled) on
+        or before ``end``, newest first, filtered. As the botocore model documents endTime, it bounds when a task
+        ended, not when it began. A task still IN_PROGRESS has not ended: it is listed when it began in [start, end]
+        (choice: the taskStatus=IN_PROGRESS filter would otherwise never match)."""
         if start > end:
             raise InvalidRequestException("startTime must not be after endTime.")
         if status not in (None, "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELED"):
             raise InvalidRequestException(f"taskStatus must be IN_PROGRESS, COMPLETED, FAILED or CANCELED; got {status!r}.")
-        tasks = [t for t in self.mitigation_tasks.values() if start <= t.start_time <= end
+        tasks = [t for t in self.mitigation_tasks.values() if start <= t.start_time
+                 and (t.start_time if t.end_time is None else t.end_time) <= end
                  and status in (None, t.status)
                  and (audit_task_id is None or t.target.get("auditTaskId") == audit_task_id
                       or any(self.findings[f].task_id == audit_task_id for f in t.finding_ids if f in self.findings))

@@ -120,7 +120,8 @@ class DeviceDefenderResponse:
         b = self._json_body()
         self.dd_backend.create_audit_suppression(b.get("checkName"), b.get("resourceIdentifier"),
                                                  _timestamp(b.get("expirationDate"), "expirationDate"),
-                                                 b.get("suppressIndefinitely"), b.get("description"))
+                                                 b.get("suppressIndefinitely"), b.get("description"),
+                                                 b.get("clientRequestToken"))
         return EmptyResult()
 
     def update_audit_suppression(self) -> ActionResult:
@@ -147,8 +148,7 @@ class DeviceDefenderResponse:
         rows = self.dd_backend.list_audit_suppressions(b.get("checkName"), b.get("resourceIdentifier"), ascending)
         page, token = paginate(rows, b.get("maxResults"), b.get("nextToken"), fingerprint=_fingerprint(b),
                                cap=self.dd_backend.page_cap())
-        return ActionResult({"suppressions": [{k: v for k, v in r.items() if k != "description"} for r in page],
-                             "nextToken": token})
+        return ActionResult({"suppressions": page, "nextToken": token})
 
     # -- scheduled audits --------------------------------------------------------------------------------------
     def create_scheduled_audit(self) -> ActionResult:

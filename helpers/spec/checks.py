@@ -60,8 +60,11 @@ _FACTS: dict[str, _Facts] = {
     for c in (
         _Facts("AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "COGNITO_IDENTITY_POOL",
                   "cognitoIdentityPoolId",
+                  # the page lists the first three; the fourth is its sibling checks' code for the broad data-plane
+                  # access the page also calls overly permissive (UNCONFIRMED for this check)
                   ("ALLOWS_BROAD_ACCESS_TO_IOT_THING_ADMIN_READ_ACTIONS", "ALLOWS_ACCESS_TO_IOT_NON_THING_ADMIN_ACTIONS",
-                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS"), _SNS_ONLY, True),
+                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"),
+                  _SNS_ONLY, True),
         _Facts("CA_CERTIFICATE_EXPIRING_CHECK", "MEDIUM", "CA_CERTIFICATE", "caCertificateId",
                   ("CERTIFICATE_APPROACHING_EXPIRATION", "CERTIFICATE_PAST_EXPIRATION"), _CA_CERT_ACTIONS, True),
         _Facts("CA_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL", "CA_CERTIFICATE", "caCertificateId",
@@ -113,7 +116,8 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": (
         "Authenticated Cognito role overly permissive", "audit-chk-auth-cognito-role-permissive",
         "The IAM role of a Cognito identity pool's signed-in users grants IoT admin or thing-management actions, "
-        "so any signed-in app user could reconfigure or delete devices."),
+        "or MQTT, shadow or job access to every device, so any signed-in app user could reconfigure, delete or "
+        "impersonate devices."),
     "CA_CERTIFICATE_EXPIRING_CHECK": (
         "CA certificate expiring", "audit-chk-ca-cert-approaching-expiration",
         "A registered CA certificate expires within 30 days or has expired; once it does, new device certificates "

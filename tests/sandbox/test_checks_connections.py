@@ -52,11 +52,12 @@ def test_window_edges_for_on_demand_audits():
         assert device_certificate_shared(snap(conns)).findings == []
 
 
-def test_shared_finding_lists_clients_newest_first_with_times():
+def test_shared_finding_lists_sessions_newest_first_with_times():
     (finding,) = device_certificate_shared(snap([c("d1", A, 0, 5), c("d2", A, 1, 6), c("d1", A, 20, 25)])).findings
     assert finding.reason_code == "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES"
     assert finding.reason == "Certificate shared by one or more devices."
-    assert [r["resourceIdentifier"]["clientId"] for r in finding.related_resources] == ["d1", "d2"]
+    # one CLIENT_ID per session, repeats included (the AWS CLI's list-audit-findings example)
+    assert [r["resourceIdentifier"]["clientId"] for r in finding.related_resources] == ["d1", "d2", "d1"]
     first = finding.related_resources[0]
     assert first["additionalInfo"] == {"CONNECTION_TIME": str(int((T + 20) * 1000)),
                                        "DISCONNECTION_TIME": str(int((T + 25) * 1000))}

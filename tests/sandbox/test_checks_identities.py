@@ -188,8 +188,15 @@ AUTHENTICATED = [
     ("iot:* gives the most serious code", doc(allow("iot:*")), NON_THING),
     ("iot:Describe* reads broadly and more", doc(allow("iot:Describe*")), NON_THING),
     ("writes beat reads", doc(allow(["iot:CreateThing", "iot:DescribeThing"])), WRITE),
-    # choice: no data-plane reason code is documented for this check
-    ("broad data plane is not reported", doc(allow(["iot:Connect", "iot:Publish"], "*")), None),
+    # the check page counts broad MQTT/shadow/job access as overly permissive: the sibling checks' data-plane code
+    ("broad MQTT connect and publish", doc(allow(["iot:Connect", "iot:Publish"], "*")), DATA_PLANE),
+    ("subscribe to every thing's shadow", doc(allow("iot:Subscribe", A + "topicfilter/$aws/things/+/shadow/update")),
+     DATA_PLANE),
+    ("shadow API on thing/*", doc(allow("iot:UpdateThingShadow", A + "thing/*")), DATA_PLANE),
+    ("shadow API on own identity", doc(allow(SHADOW_AND_JOBS, A + "thing/${cognito-identity.amazonaws.com:sub}")),
+     None),
+    ("admin beats data plane", doc(allow(["iot:CreateThing", "iot:Connect"])), WRITE),
+    ("data plane beats broad reads", doc(allow(["iot:Connect", "iot:DescribeThing"])), DATA_PLANE),
     ("deny removes non-thing admin", doc(allow("iot:*", A + "thing/*"), deny("iot:*", A + "thing/*")), None),
     ("NotResource on reads", doc({"Effect": "Allow", "Action": READS, "NotResource": A + "thing/secret"}), READ),
 ]

@@ -8,6 +8,7 @@ from ..snapshot import Connection, Snapshot
 from .base import CheckResult, Finding
 
 INF = float("inf")
+MAX_RELATED = 100  # sessions named per finding
 
 
 def _ms(seconds: float) -> str:
@@ -52,13 +53,11 @@ def device_certificate_shared(snap: Snapshot) -> CheckResult:
         sessions = by_cert[cert_id]
         if len({s.client_id for s in sessions}) < 2 or not _overlapping(sessions, distinct_clients=True):
             continue
-        latest: dict[str, Connection] = {}
-        for s in sessions:
-            if s.client_id not in latest or s.connected_at > latest[s.client_id].connected_at:
-                latest[s.client_id] = s
+        # One CLIENT_ID per session, repeats included, newest first, as in the AWS CLI's list-audit-findings example;
+        # the newest MAX_RELATED only (UNCONFIRMED: AWS's own limit is not documented).
         related = [{"resourceType": "CLIENT_ID", "resourceIdentifier": {"clientId": s.client_id},
                     "additionalInfo": _session_info(s)}
-                   for s in sorted(latest.values(), key=lambda s: s.connected_at, reverse=True)]
+                   for s in sorted(sessions, key=lambda s: s.connected_at, reverse=True)[:MAX_RELATED]]
         findings.append(Finding("DEVICE_CERTIFICATE", {"deviceCertificateId": cert_id},
                                 "CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES", "Certificate shared by one or more devices.",
                                 related_resources=related))
@@ -79,7 +78,7 @@ def conflicting_client_ids(snap: Snapshot) -> CheckResult:
         # certificate with its connect/disconnect times, newest first.
         related = [{"resourceType": "DEVICE_CERTIFICATE", "resourceIdentifier": {"deviceCertificateId": s.certificate_id},
                     "additionalInfo": _session_info(s)}
-                   for s in sorted(sessions, key=lambda s: s.connected_at, reverse=True)[:100]]
+                   for s in sorted(sessions, key=lambda s: s.connected_at, reverse=True)[:MAX_RELATED]]
         findings.append(Finding("CLIENT_ID", {"clientId": client_id}, "DUPLICATE_CLIENT_ID_ACROSS_CONNECTIONS",
                                 "Multiple connections used this MQTT client ID at the same time, "
                                 "so connected clients were knocked off.", related_resources=related))

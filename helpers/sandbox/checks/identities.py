@@ -16,8 +16,12 @@ Choices (documented where the reference is silent or UNCONFIRMED):
   lets a stolen credential hide its tracks, then service-wide grants on used services), and the reason text has
   one sentence per code, in that order.
 * Every finding names the role as a related IAM_ROLE resource (``iamRoleArn``): UNCONFIRMED for AWS, helpful here.
-* The authenticated check does not emit ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS: the guide lists no
-  data-plane reason code for it (UNCONFIRMED whether AWS can emit one).
+* The authenticated check reports broad data-plane access (MQTT connect/publish/subscribe, shadow and job actions
+  on other devices, judged exactly as for the unauthenticated role and the IoT policy check) with
+  ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS. AWS's check page (audit-chk-auth-cognito-role-permissive) counts
+  that access as overly permissive but lists only the three admin reason codes; the data-plane code is the one AWS
+  uses for the same condition on the unauthenticated-role, role-alias and IoT policy checks (UNCONFIRMED for this
+  check). It ranks after the admin codes and before broad thing reads, as for role aliases.
 * IoT actions are classified as data plane (:data:`.policies.DATA_PLANE_ACTIONS`, plus the retained-message reads),
   thing-admin write, thing-admin read, and non-thing admin = every other action of the botocore ``iot`` model
   (which is how ``iot:*`` or ``iot:Delete*`` expand). An ``iot:`` action unknown to the model counts as non-thing
@@ -64,7 +68,7 @@ SECURITY_SERVICES = "ALLOWS_ACCESS_TO_SECURITY_AUDITING_SERVICES"
 UNUSED_SERVICES = "ALLOWS_ACCESS_TO_UNUSED_SERVICES"
 
 _UNAUTHENTICATED_ORDER = (ADMIN, DATA_PLANE)
-_AUTHENTICATED_ORDER = (NON_THING_ADMIN, THING_WRITE, THING_READ)
+_AUTHENTICATED_ORDER = (NON_THING_ADMIN, THING_WRITE, DATA_PLANE, THING_READ)
 _ROLE_ALIAS_ORDER = (SECURITY_SERVICES, USED_SERVICES, NON_THING_ADMIN, THING_WRITE, DATA_PLANE, THING_READ)
 
 _SENTENCES = {
@@ -88,7 +92,8 @@ def unauthenticated_cognito_role_overly_permissive(snap: Snapshot) -> CheckResul
 
 
 def authenticated_cognito_role_overly_permissive(snap: Snapshot) -> CheckResult:
-    """Return the recently connected pools whose authenticated role grants IoT admin or broad thing-read access."""
+    """Return the recently connected pools whose authenticated role grants IoT admin, broad data-plane or broad
+    thing-read access."""
     return _cognito_check(snap, "authenticated_role_arn", _authenticated_codes, _AUTHENTICATED_ORDER)
 
 
@@ -197,7 +202,7 @@ def _unauthenticated_codes(documents: tuple[str, ...]) -> dict[str, tuple[str, .
 
 
 def _authenticated_codes(documents: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """Return the authenticated-role codes: non-thing admin, thing writes, broad thing reads."""
+    """Return the authenticated-role codes: non-thing admin, thing writes, broad data plane, broad thing reads."""
     return {c: a for c, a in _iot_codes(documents).items() if c in _AUTHENTICATED_ORDER}
 
 
