@@ -142,7 +142,8 @@ def admit(environ: dict[str, Any]) -> Admitted | Refusal:
         return _refuse(service, request.operation, protocol, str(exc))
     if params is None:
         return Admitted(request)
-    found = input_validation.problems(model.operation_model(request.operation).input_shape, params)
+    found = input_validation.problems(model.operation_model(request.operation).input_shape, params,
+                                      (service, request.operation))
     if found:
         return _refuse(service, request.operation, protocol, input_validation.message(found))
     return Admitted(request)

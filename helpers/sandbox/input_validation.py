@@ -48,11 +48,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
+# Values AWS accepts beyond the botocore model, per (service, operation): member path -> values.
+BEYOND_MODEL: dict[tuple[str, str], dict[str, frozenset[str]]] = {
+    # CloudFormation's sentinel that clears a day field on update (reference: device-defender-audit.md, 3.3)
+    ("iot", "UpdateScheduledAudit"): {"dayOfWeek": frozenset({"UNSET_VALUE"}),
+                                      "dayOfMonth": frozenset({"UNSET_VALUE"})},
+}
+
+
 class _Walker:
     """Walks one parameter tree, collecting problems."""
 
-    def __init__(self) -> None:
+    def __init__(self, beyond_model: dict[str, frozenset[str]]) -> None:
         self.problems: list[str] = []
+        self.beyond_model = beyond_model
 
     def fail(self, value: Any, where: str, constraint: str) -> None:
         shown = "null" if value is None else f"'{_shown(value)}'"
@@ -114,6 +123,8 @@ class _Walker:
     def _string(self, shape: Any, value: Any, where: str) -> None:
         if not isinstance(value, str):
             self.fail(value, where, "must be a string")
+            return
+        if value in self.beyond_model.get(where, ()):
             return
         before = len(self.problems)
         self._size(shape, value, where)
@@ -197,11 +208,12 @@ def _is_timestamp(value: Any) -> bool:
     return isinstance(parsed, datetime) and parsed.astimezone(timezone.utc).year >= 1970
 
 
-def problems(shape: Shape | None, params: dict[str, Any]) -> list[str]:
-    """Return what is wrong with ``params`` for the input ``shape`` (empty when valid), in AWS's wording."""
+def problems(shape: Shape | None, params: dict[str, Any], operation: tuple[str, str] = ("", "")) -> list[str]:
+    """Return what is wrong with ``params`` for the input ``shape`` of ``operation`` (service, name), empty when
+    valid, in AWS's wording."""
     if shape is None:
         return []
-    walker = _Walker()
+    walker = _Walker(BEYOND_MODEL.get(operation, {}))
     walker.walk(shape, params, "")
     return walker.problems[:MAX_PROBLEMS]
 
