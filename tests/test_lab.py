@@ -1,0 +1,160 @@
+"""``python -m helpers.lab`` (what ``make lab`` runs), headless: a short terminal ending with the URL and token, the
+URL opening 00-start-here, logs in .workshop/, an AWS CLI hint that works as printed, kernels over ipc sockets (no
+"TCP without encryption" warning). The lab runs in a subprocess on free ports and is stopped afterwards."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zmq
+from jupyter_client import BlockingKernelClient, find_connection_file
+
+from helpers import lab
+from tests.notebook_runs import ROOT, free_port
+
+STARTUP_SECONDS = 120
+
+
+@dataclass
+class RunningLab:
+    """A lab started for the test: what it printed, where its logs are, and its ports."""
+
+    lines: list[str]
+    url: str
+    token: str
+    state_dir: Path
+    sandbox_port: int
+    proc: subprocess.Popen
+
+
+def _read_until_url(proc: subprocess.Popen, timeout: float) -> list[str]:
+    """Return the lines the lab printed up to and including the one with the token (fail after ``timeout``)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no URL within {timeout} s; printed so far: {seen}")
+        if line is None:
+            pytest.fail(f"the lab exited ({proc.wait()}) before printing a URL: {seen}")
+        seen.append(line)
+        if "token=" in line:
+            return seen
+
+
+@pytest.fixture(scope="module")
+def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    state = tmp_path_factory.mktemp("lab-state")
+    sandbox_port = free_port()
+    env = dict(os.environ, WORKSHOP_STATE_DIR=str(state), WORKSHOP_TARGET="sandbox", PYTHONUNBUFFERED="1",
+               AWS_PROFILE="someone-real")
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.lab", "--sandbox-port", str(sandbox_port),
+                             "--mqtt-port", "0", "--lab-port", str(free_port()), "--no-browser"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        lines = _read_until_url(proc, STARTUP_SECONDS)
+        url = lines[-1].strip()
+        yield RunningLab(lines, url, url.split("token=", 1)[1], state, sandbox_port, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_the_terminal_is_short_and_ends_with_the_url(running_lab: RunningLab):
+    assert len(running_lab.lines) <= 8, running_lab.lines
+    assert running_lab.url.startswith("http://127.0.0.1:")
+    assert "/lab/tree/notebooks/00-start-here.ipynb?token=" in running_lab.url
+    assert not any("HTTP/1.1" in line or "GET /" in line for line in running_lab.lines), "request log in the terminal"
+
+
+def test_logs_go_to_files_named_in_one_line(running_lab: RunningLab):
+    pointer = [line for line in running_lab.lines if line.startswith("Logs:")]
+    assert len(pointer) == 1
+    for name in ("sandbox.log", "jupyterlab.log"):
+        assert (running_lab.state_dir / name).is_file()
+        assert name in pointer[0]
+
+
+def test_the_default_page_is_00_start_here(running_lab: RunningLab):
+    base = running_lab.url.split("/lab/", 1)[0]
+    with urllib.request.urlopen(f"{base}/?token={running_lab.token}", timeout=30) as resp:
+        assert resp.status == 200
+        assert resp.geturl().startswith(f"{base}/lab/tree/notebooks/00-start-here.ipynb")
+    with urllib.request.urlopen(f"{base}/api/contents/notebooks/00-start-here.ipynb?content=0&token="
+                                f"{running_lab.token}", timeout=30) as resp:
+        assert json.loads(resp.read())["type"] == "notebook"
+
+
+def test_the_aws_cli_hint_works_as_printed(running_lab: RunningLab):
+    hint = next(line for line in running_lab.lines if "from any other terminal:" in line)
+    command = hint.split("from any other terminal:", 1)[1].strip()
+    assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{running_lab.sandbox_port}" in command
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(command, shell=True, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"things": []}
+
+
+@pytest.mark.skipif(not (os.name == "posix" and zmq.has("ipc")), reason="ipc sockets are POSIX-only")
+def test_kernels_use_ipc_and_do_not_warn_about_tcp(running_lab: RunningLab):
+    base = running_lab.url.split("/lab/", 1)[0]
+    request = urllib.request.Request(f"{base}/api/kernels?token={running_lab.token}", data=b'{"name": "python3"}',
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        kernel_id = json.loads(resp.read())["id"]
+    outputs: list[dict] = []
+    client = BlockingKernelClient()
+    client.load_connection_file(find_connection_file(kernel_id))
+    assert client.transport == "ipc"
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("import os; print(os.environ['AWS_ENDPOINT_URL'], os.environ.get("
+                                           "'AWS_PROFILE'))", timeout=60, output_hook=lambda msg: outputs.append(msg))
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok"
+    printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert printed.strip() == f"http://127.0.0.1:{running_lab.sandbox_port} None"  # never a real profile
+    log = (running_lab.state_dir / "jupyterlab.log").read_text()
+    assert "Kernel started" in log
+    assert "without encryption" not in log
+
+
+def test_sandbox_environment_uses_test_credentials_only():
+    env = lab.sandbox_environment("http://127.0.0.1:1", {"AWS_PROFILE": "prod", "AWS_SESSION_TOKEN": "x",
+                                                         "AWS_ACCESS_KEY_ID": "AKIAREAL", "PATH": "/usr/bin"})
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert lab.sandbox_environment("http://x", {"AWS_REGION": "eu-west-1"})["AWS_DEFAULT_REGION"] == "eu-west-1"
+
+
+def test_the_lab_command_opens_00_and_binds_loopback():
+    cmd = lab.lab_command(8899, True, [])
+    assert "--LabApp.default_url=/lab/tree/notebooks/00-start-here.ipynb" in cmd
+    assert "--ServerApp.ip=127.0.0.1" in cmd and "--no-browser" in cmd
