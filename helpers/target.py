@@ -23,6 +23,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from . import calls
 from .errors import TargetError
 from .spec.regions import iot_regions
 
@@ -275,7 +276,7 @@ def _cached_client(service: str, target: str, region: str, endpoint: str | None,
     made = session.client(service, region_name=region, endpoint_url=endpoint, config=client_config())
     if target == "sandbox" and endpoint:
         made.meta.events.register_first("needs-retry", _sandbox_watch(endpoint))
-    return made
+    return calls.track(made, endpoint if target == "sandbox" else None)  # "Under the hood" can watch it
 
 
 def client(service: str) -> Any:
