@@ -1,5 +1,8 @@
 """The live MQTT data endpoint of this sandbox process: set when the broker starts, read by DescribeEndpoint
-(``iot:Data-ATS``) and the ``/_sandbox/iot/data-endpoint`` control. A leaf module: it imports nothing of the sandbox.
+(``iot:Data-ATS``). A leaf module: it imports nothing of the sandbox.
+
+moto's state is per process, so one process answers DescribeEndpoint with one broker: the most recently started
+one still running (tests may run a second sandbox in the process for a while).
 """
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from dataclasses import dataclass
 
 MQTT_TLS_PORT = 8883  # AWS IoT Core's MQTT port: DescribeEndpoint names the host alone on it
 _lock = threading.Lock()
-_current: "DataEndpoint | None" = None
+_live: "list[DataEndpoint]" = []  # oldest first
 
 
 @dataclass(frozen=True)
@@ -31,20 +34,18 @@ class DataEndpoint:
 
 def publish(endpoint: DataEndpoint) -> None:
     """Make ``endpoint`` the live data endpoint."""
-    global _current
     with _lock:
-        _current = endpoint
+        _live.append(endpoint)
 
 
 def withdraw(endpoint: DataEndpoint) -> None:
-    """Forget ``endpoint`` if it is still the live one (another broker of this process may have replaced it)."""
-    global _current
+    """Forget ``endpoint`` (its broker stopped); an earlier broker still running becomes the live one again."""
     with _lock:
-        if _current == endpoint:
-            _current = None
+        if endpoint in _live:
+            _live.remove(endpoint)
 
 
 def current() -> DataEndpoint | None:
     """Return the live data endpoint, or None when no broker runs in this process."""
     with _lock:
-        return _current
+        return _live[-1] if _live else None
