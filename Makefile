@@ -7,7 +7,7 @@ MQTT_PORT ?= 8883
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: lab test moto-tests sandbox bench images strip clean help
+.PHONY: lab test moto-tests sandbox bench images cheatsheet strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
@@ -16,6 +16,7 @@ help:
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    scale measurements (seeding, audit, mitigation)"
 	@echo "make images   regenerate images/ from real runs (charts, browser screenshots)"
+	@echo "make cheatsheet  regenerate docs/cheatsheet.md (AWS CLI and boto3 per step) from a real run"
 	@echo "make strip    remove outputs from the notebooks (nbstripout)"
 	@echo "make clean    remove the virtual environment, caches and local state"
 
@@ -52,6 +53,10 @@ bench: $(VENV)/.test
 images: $(VENV)/.test
 	$(BIN)/python -m pytest tests/browser -q
 	$(BIN)/python tools/make_images.py
+
+# the module's steps as AWS CLI commands and boto3 calls, from the call log of a run in a fresh sandbox
+cheatsheet: $(VENV)/.runtime
+	$(BIN)/python tools/cheatsheet.py
 
 strip: $(VENV)/.test
 	$(BIN)/nbstripout notebooks/*.ipynb
