@@ -7,7 +7,7 @@ MQTT_PORT ?= 8883
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: lab test moto-tests sandbox bench images cheatsheet strip clean help
+.PHONY: lab test moto-tests sandbox bench soak images cheatsheet strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
@@ -15,6 +15,7 @@ help:
 	@echo "make moto-tests  moto's own IoT tests against the sandbox (part of make test; reviewed divergences only)"
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    scale measurements (seeding, audit, mitigation)"
+	@echo "make soak     long generative run against the sandbox (SOAK_EXAMPLES=20000 SOAK_SEED=...)"
 	@echo "make images   regenerate images/ from real runs (charts, browser screenshots)"
 	@echo "make cheatsheet  regenerate docs/cheatsheet.md (AWS CLI and boto3 per step) from a real run"
 	@echo "make strip    remove outputs from the notebooks (nbstripout)"
@@ -49,6 +50,14 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run_all.py
+
+SOAK_EXAMPLES ?= 20000
+SOAK_SEED ?=
+# A long random generative run: records every 500, HTML answer, state change on refusal or slow health answer
+# instead of stopping at the first, and writes test-artifacts/soak.json.
+soak: $(VENV)/.test
+	SANDBOX_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest tests/sandbox/test_generative.py -q -s \
+		-o addopts="" -p no:cacheprovider $(if $(SOAK_SEED),--hypothesis-seed=$(SOAK_SEED))
 
 images: $(VENV)/.test
 	$(BIN)/python -m pytest tests/browser -q
