@@ -277,3 +277,24 @@ def test_json_services_answer_their_declared_error(sb: SimpleNamespace) -> None:
         "IdentityPoolName": "bad\nname", "AllowUnauthenticatedIdentities": "yes"},
         headers={"X-Amz-Target": "AWSCognitoIdentityService.CreateIdentityPool"}))
     refused(reply, 400, "InvalidParameterException", "AllowUnauthenticatedIdentities")
+
+
+def test_thing_group_with_a_parent_that_does_not_exist(sb: SimpleNamespace) -> None:
+    """moto failed with UnboundLocalError (an HTML 500) for a parent group that does not exist (found by a soak)."""
+    reply = unchanged(sb, lambda: signed(sb.endpoint, "iot", "POST", "/thing-groups/Child",
+                                         {"parentGroupName": "NoSuchParent"}))
+    refused(reply, needle="NoSuchParent")
+    sb.iot.create_thing_group(thingGroupName="Parent")
+    assert sb.iot.create_thing_group(thingGroupName="Child", parentGroupName="Parent")["thingGroupName"] == "Child"
+
+
+def test_an_exception_inside_moto_is_an_aws_shaped_error(sb: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails inside moto, the client gets AWS's JSON error shape, never werkzeug's HTML page."""
+    from moto.iot.responses import IoTResponse
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(IoTResponse, "list_thing_types", broken)
+    reply = signed(sb.endpoint, "iot", "GET", "/thing-types")
+    refused(reply, 500, "InternalFailureException", "ListThingTypes")
