@@ -17,7 +17,7 @@ from moto.core.config import default_user_config
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.iot.responses import IoTResponse
 
-from . import cognito, iot_gaps
+from . import bounded_json, cognito, iot_gaps
 from .exceptions import InternalFailureException, InvalidRequestException, MotoImplementsOperation
 from .responses import DeviceDefenderResponse, operation_methods
 
@@ -76,11 +76,10 @@ def _body_checked(get_param: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(get_param)
     def _get_param(self: Any, param_name: str, if_none: Any = None) -> Any:
         if self.body and not getattr(self, "_dd_body_checked", False):
-            raw = self.body.decode() if isinstance(self.body, bytes) else self.body
             try:
-                data = json.loads(raw)
-            except ValueError as exc:
-                raise InvalidRequestException(f"The request body is not valid JSON: {exc}") from None
+                data = bounded_json.loads(self.body)
+            except bounded_json.JsonBodyError as exc:
+                raise InvalidRequestException(str(exc)) from None
             if not isinstance(data, dict):
                 raise InvalidRequestException("The request body must be a JSON object.")
             self._dd_body_checked = True

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iot.responses import IoTResponse
 
+from . import bounded_json
 from .exceptions import InvalidRequestException
 from .models import DeviceDefenderBackend, devicedefender_backends
 from .paging import paginate
@@ -47,8 +48,10 @@ class DeviceDefenderResponse:
     def _json_body(self) -> dict[str, Any]:
         if not self.body:
             return {}
-        raw = self.body.decode() if isinstance(self.body, bytes) else self.body
-        data = json.loads(raw)
+        try:
+            data = bounded_json.loads(self.body)
+        except bounded_json.JsonBodyError as exc:
+            raise InvalidRequestException(str(exc)) from None
         if not isinstance(data, dict):
             raise InvalidRequestException("The request body must be a JSON object.")
         return data
