@@ -65,7 +65,12 @@ def _enabled_or_fail(names: list[str]) -> None:
 
 
 def start_on_demand_audit(check_names: Iterable[str] | str | None = None) -> str:
-    """Start an on-demand audit of ``check_names`` (default: every enabled check) and return its task id."""
+    """Start an on-demand audit of ``check_names`` (default: every enabled check) and return its task id.
+
+    AWS operations:
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     if check_names is None:
         settings = describe_audit_settings()
         if not settings.enabled_checks:
@@ -95,7 +100,11 @@ def check_task_id(task_id: str) -> str:
 
 
 def describe_audit(task_id: str) -> dict[str, Any]:
-    """Return DescribeAuditTask for ``task_id`` (plus ``taskId``), or say clearly that there is no such audit."""
+    """Return DescribeAuditTask for ``task_id`` (plus ``taskId``), or say clearly that there is no such audit.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     check_task_id(task_id)
     try:
         resp = target.client("iot").describe_audit_task(taskId=task_id)
@@ -222,6 +231,9 @@ def wait_for_audit(task_id: str, *, timeout: float = 900, poll_interval: float =
 
     ``progress``: ``"auto"`` (a widget in a notebook, text elsewhere), ``"widget"``, ``"text"``, ``None``, or a
     function called with an :class:`AuditProgress` at every poll. Raises WorkshopError after ``timeout`` seconds.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
     """
     report = progress_reporter(progress)
     started = time.monotonic()
@@ -245,13 +257,23 @@ def wait_for_audit(task_id: str, *, timeout: float = 900, poll_interval: float =
 def run_on_demand_audit(check_names: Iterable[str] | str | None = None, *, timeout: float = 900,
                         poll_interval: float = 2.0,
                         progress: Union[str, bool, None, ProgressCallback] = "auto") -> dict[str, Any]:
-    """Start an on-demand audit and wait for it; return its final DescribeAuditTask (plus ``taskId``)."""
+    """Start an on-demand audit and wait for it; return its final DescribeAuditTask (plus ``taskId``).
+
+    AWS operations:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html).
+    """
     task_id = start_on_demand_audit(check_names)
     return wait_for_audit(task_id, timeout=timeout, poll_interval=poll_interval, progress=progress)
 
 
 def cancel_audit(task_id: str) -> str:
-    """Cancel an audit that is still running; return its status afterwards."""
+    """Cancel an audit that is still running; return its status afterwards.
+
+    AWS operations: [CancelAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_CancelAuditTask.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     check_task_id(task_id)
     try:
         target.client("iot").cancel_audit_task(taskId=task_id)
@@ -268,7 +290,11 @@ def cancel_audit(task_id: str) -> str:
 
 
 def audit_results(task_id: str) -> pd.DataFrame:
-    """Return one row per check of the audit: check, title, severity, status, resource counts, error."""
+    """Return one row per check of the audit: check, title, severity, status, resource counts, error.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     description = describe_audit(task_id)
     rows = []
     for name, d in (description.get("auditDetails") or {}).items():
@@ -289,7 +315,11 @@ def audit_results(task_id: str) -> pd.DataFrame:
 
 
 def audit_results_table(task_id: str) -> StyledTable:
-    """Return :func:`audit_results` styled by severity, non-compliant checks first."""
+    """Return :func:`audit_results` styled by severity, non-compliant checks first.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     d = describe_audit(task_id)
     caption = f"Audit {task_id} · {d['taskStatus']} · started {d.get('taskStartTime')}"
     return style_table(audit_results(task_id), mark_columns=["compliant"], caption=caption)
@@ -373,7 +403,12 @@ def _not_found(exc: ClientError, name: str) -> WorkshopError:
 
 
 def describe_scheduled_audit(scheduled_audit_name: str) -> dict[str, Any]:
-    """Return DescribeScheduledAudit for a scheduled audit (frequency, days, checks, ARN)."""
+    """Return DescribeScheduledAudit for a scheduled audit (frequency, days, checks, ARN).
+
+    AWS operations:
+    [DescribeScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeScheduledAudit.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html).
+    """
     _check_name(scheduled_audit_name)
     try:
         resp = target.client("iot").describe_scheduled_audit(scheduledAuditName=scheduled_audit_name)
@@ -388,7 +423,12 @@ def describe_scheduled_audit(scheduled_audit_name: str) -> dict[str, Any]:
 def create_scheduled_audit(scheduled_audit_name: str, *, frequency: str, day_of_week: str | None = None,
                            day_of_month: int | str | None = None, check_names: Iterable[str] | None = None,
                            tags: dict[str, str] | None = None) -> str:
-    """Create a scheduled audit after validating its schedule and checks (default: all enabled); return its ARN."""
+    """Create a scheduled audit after validating its schedule and checks (default: all enabled); return its ARN.
+
+    AWS operations:
+    [CreateScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateScheduledAudit.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     _check_name(scheduled_audit_name)
     schedule = validate_schedule(frequency, day_of_week, day_of_month)
     if check_names is None:
@@ -421,7 +461,15 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
                            day_of_week: str | None = None, day_of_month: int | str | None = None,
                            check_names: Iterable[str] | None = None, confirm: bool = False) -> str:
     """Change a scheduled audit's schedule and/or checks (the result is validated as a whole; ``confirm=True`` in a
-    real account, after reading the old → new listing); return its ARN."""
+    real account, after reading the old → new listing); return its ARN.
+
+    AWS operations:
+    [UpdateScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateScheduledAudit.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [DescribeScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeScheduledAudit.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html).
+    """
     current = describe_scheduled_audit(scheduled_audit_name)
     freq = resolve_frequency(frequency) if frequency is not None else current["frequency"]
     weekly, monthly = freq in ("WEEKLY", "BIWEEKLY"), freq == "MONTHLY"
@@ -450,7 +498,13 @@ def update_scheduled_audit(scheduled_audit_name: str, *, frequency: str | None =
 
 
 def delete_scheduled_audit(scheduled_audit_name: str, *, confirm: bool = False) -> str:
-    """Delete a scheduled audit (needs ``confirm=True`` in a real account); return what was done."""
+    """Delete a scheduled audit (needs ``confirm=True`` in a real account); return what was done.
+
+    AWS operations:
+    [DeleteScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteScheduledAudit.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html).
+    """
     _check_name(scheduled_audit_name)
     require_confirmation("Not done: this step", [f"deleting the scheduled audit {scheduled_audit_name}"], confirm)
     try:
@@ -463,7 +517,12 @@ def delete_scheduled_audit(scheduled_audit_name: str, *, confirm: bool = False) 
 
 
 def list_scheduled_audits() -> pd.DataFrame:
-    """Return the scheduled audits: name, frequency, day of week, day of month, number of checks, checks, ARN."""
+    """Return the scheduled audits: name, frequency, day of week, day of month, number of checks, checks, ARN.
+
+    AWS operations:
+    [DescribeScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeScheduledAudit.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html).
+    """
     rows = []
     for name in _scheduled_names():
         d = describe_scheduled_audit(name)
@@ -479,6 +538,11 @@ def run_scheduled_audit_now(scheduled_audit_name: str) -> str:
 
     Sandbox control: ``POST /_sandbox/iot/scheduled-audits/run-due`` with ``{"force": [scheduled_audit_name]}``.
     A real account has no such control: there a scheduled audit runs on its day.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [DescribeScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeScheduledAudit.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html).
     """
     _check_name(scheduled_audit_name)
     if not target.is_sandbox():
@@ -535,7 +599,12 @@ HISTORY_COLUMNS = ["task id", "type", "scheduled audit", "status", "started", "c
 def audit_history(*, days: float = 30, task_type: str | None = None, task_status: str | None = None,
                   end_time: datetime | None = None) -> pd.DataFrame:
     """Return the audits of the last ``days`` (≤ 90), newest first, with counts of non-compliant resources by
-    severity. ``end_time`` defaults to a day from now (after moving the sandbox clock further, pass a later one)."""
+    severity. ``end_time`` defaults to a day from now (after moving the sandbox clock further, pass a later one).
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     rows = []
     for task in _list_tasks(days, task_type, task_status, end_time):
         d = describe_audit(task["taskId"])
@@ -556,7 +625,12 @@ def audit_history(*, days: float = 30, task_type: str | None = None, task_status
 
 
 def latest_on_demand_audit(*, task_status: str | None = "COMPLETED", days: float = MAX_HISTORY_DAYS) -> str:
-    """Return the task id of the most recent on-demand audit (by default a COMPLETED one) of the last ``days``."""
+    """Return the task id of the most recent on-demand audit (by default a COMPLETED one) of the last ``days``.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     for window in sorted({w for w in (1, 7, 30, days) if w <= days}):
         tasks = _list_tasks(window, "ON_DEMAND_AUDIT_TASK", task_status)
         if tasks:

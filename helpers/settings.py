@@ -190,6 +190,40 @@ class RoleReport:
         """Return True when the role exists, trusts IoT and allows every required action."""
         return self.exists and self.trusted and not self.missing_actions and not self.problem
 
+    @property
+    def name(self) -> str:
+        """Return the role's name (the last part of its ARN)."""
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    def rows(self) -> list[tuple[str, bool | None, str]]:
+        """Return (question, ✓/✗/None, detail) rows: exists, trusted by IoT, policies, required actions."""
+        if self.problem:
+            return [("can be read", None, self.problem)]
+        if not self.exists:
+            return [("exists", False, "IAM has no such role")]
+        trust = f"trusts {IOT_SERVICE}" if self.trusted else f"does not trust {IOT_SERVICE}"
+        if self.trust_problems:  # a warning: the role works, but trusts more than it needs to
+            trust += f" (warning: {'; '.join(self.trust_problems)})"
+        return [("exists", True, self.role_arn),
+                ("trusted by IoT", self.trusted, trust),
+                ("managed policies", None, ", ".join(self.managed_policies) or "none"),
+                ("required actions allowed", not self.missing_actions,
+                 "all" if not self.missing_actions else "missing " + ", ".join(self.missing_actions))]
+
+    def __str__(self) -> str:
+        marks = {True: "✓", False: "✗", None: "·"}
+        head = f"Role {self.name}: {'usable' if self.usable else 'NOT usable'} by Device Defender"
+        return "\n".join([head, *(f"  {marks[ok]} {q}: {detail}" for q, ok, detail in self.rows())])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        marks = {True: "✓", False: "✗", None: ""}
+        frame = pd.DataFrame([{"ok": marks[ok], "check": q, "detail": detail} for q, ok, detail in self.rows()])
+        verdict = "usable" if self.usable else "NOT usable"
+        return style_table(frame, severity_column=None, mark_columns=["ok"],
+                           caption=f"Role {self.name}: {verdict} by Device Defender").to_html()
+
 
 def inspect_role(role_arn: str, *, required_actions: Iterable[str] = AUDIT_POLICY_ACTIONS) -> RoleReport:
     """Return whether ``role_arn`` exists, trusts iot.amazonaws.com, and which ``required_actions`` it lacks."""

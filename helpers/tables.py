@@ -1,8 +1,11 @@
-"""One place for how tables look: severity order, colour-blind-safe severity colours, and a Styler that still reads
-as plain text (``print(table)``, nbval, a terminal) while it shows colours in a notebook."""
+"""One place for how tables look: severity order, colour-blind-safe severity colours, a Styler that still reads
+as plain text (``print(table)``, nbval, a terminal) while it shows colours in a notebook, and pandas' display options
+in a notebook: every column and the full text of every cell, never cut with "…" (JupyterLab scrolls a wide table
+inside its output area). Importing this module in a Jupyter kernel sets those options (every helper imports it)."""
 from __future__ import annotations
 
 import html
+import sys
 from typing import Any, Iterable
 
 import pandas as pd
@@ -22,6 +25,23 @@ OK_COLOUR = "#009E73"  # bluish green: compliant / passed
 NEUTRAL_COLOUR = "#999999"  # grey: not run, not applicable
 SEVERITY_ORDER: tuple[str, ...] = SEVERITIES
 SEVERITY_TYPE = pd.CategoricalDtype(list(SEVERITIES), ordered=True)
+# pandas' defaults cut cells at 50 characters and hide the middle columns of tables wider than 20 columns, both with
+# "…": the workshop's tables hold ARNs, check names, reasons and fixes, which must be read whole.
+NOTEBOOK_DISPLAY: dict[str, Any] = {
+    "display.max_colwidth": None,
+    "display.max_columns": None,
+}
+
+
+def use_notebook_display() -> None:
+    """Set pandas' display options for notebooks (:data:`NOTEBOOK_DISPLAY`): full cells, every column."""
+    for option, value in NOTEBOOK_DISPLAY.items():
+        pd.set_option(option, value)
+
+
+def in_kernel() -> bool:
+    """Return True inside a Jupyter kernel (ipykernel is loaded), where tables are read in a notebook."""
+    return "ipykernel" in sys.modules
 
 
 def severity_rank(severity: str) -> int:
@@ -40,7 +60,7 @@ class StyledTable(Styler):
     def __repr__(self) -> str:
         if self.data.empty:
             return f"(no rows) columns: {', '.join(map(str, self.data.columns))}"
-        return self.data.to_string(index=False, max_colwidth=80)
+        return self.data.to_string(index=False)
 
     __str__ = __repr__
 
@@ -95,3 +115,7 @@ def frame_to_html(frame: pd.DataFrame, *, severity_column: str | None = "severit
     if len(frame) > max_rows:
         out += f"<div><i>… {len(frame) - max_rows} more rows</i></div>"
     return out
+
+
+if in_kernel():
+    use_notebook_display()
