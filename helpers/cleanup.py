@@ -488,7 +488,17 @@ def _scope(kind: str | None, run_id: str | None, recorded: list[dict[str, Any]])
 
 def discover(scope: set[str] | None, recorded: list[dict[str, Any]], related: set[str] | None = None) -> list[Item]:
     """Return every existing resource of the runs in ``scope`` (all workshop resources when None), found through
-    ``recorded`` state entries, tags and thing attributes; ``related`` ids pull in suppressions naming them."""
+    ``recorded`` state entries, tags and thing attributes; ``related`` ids pull in suppressions naming them.
+
+    AWS operations: [ListThings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListThings.html),
+    [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
+    [ListPolicies](https://docs.aws.amazon.com/iot/latest/apireference/API_ListPolicies.html),
+    [ListMitigationActions](https://docs.aws.amazon.com/iot/latest/apireference/API_ListMitigationActions.html),
+    [ListRoles](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html),
+    [ListTopics](https://docs.aws.amazon.com/sns/latest/api/API_ListTopics.html),
+    [ListIdentityPools](https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_ListIdentityPools.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     finder = _Finder(scope, recorded)
     finder.things()
     finder.certificates()
@@ -504,7 +514,17 @@ def discover(scope: set[str] | None, recorded: list[dict[str, Any]], related: se
 
 
 def cleanup_plan(*, run_id: str | None = None, kind: str | None = None) -> CleanupReport:
-    """Return the dry-run report: what :func:`cleanup` would delete here (``report.table`` lists it)."""
+    """Return the dry-run report: what :func:`cleanup` would delete here (``report.table`` lists it).
+
+    AWS operations: [ListThings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListThings.html),
+    [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
+    [ListPolicies](https://docs.aws.amazon.com/iot/latest/apireference/API_ListPolicies.html),
+    [ListMitigationActions](https://docs.aws.amazon.com/iot/latest/apireference/API_ListMitigationActions.html),
+    [ListRoles](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html),
+    [ListTopics](https://docs.aws.amazon.com/sns/latest/api/API_ListTopics.html),
+    [ListIdentityPools](https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_ListIdentityPools.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     recorded = _recorded(kind, run_id)
     items = discover(_scope(kind, run_id, recorded), recorded)
     runs = sorted({r["run_id"] for r in recorded} | {i.run for i in items if i.run})
@@ -519,7 +539,17 @@ def cleanup_plan(*, run_id: str | None = None, kind: str | None = None) -> Clean
 def cleanup(*, dry_run: bool = True, confirm: bool = False, run_id: str | None = None,
             kind: str | None = None) -> CleanupReport:
     """Return the clean-up report: with ``dry_run`` (the default) only what would be deleted; otherwise after
-    deleting it (in aws mode only with ``confirm=True``) and checking that nothing of it is left."""
+    deleting it (in aws mode only with ``confirm=True``) and checking that nothing of it is left.
+
+    AWS operations: [DeleteThing](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThing.html),
+    [UpdateCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCertificate.html),
+    [DeleteCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteCertificate.html),
+    [DeletePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_DeletePolicy.html),
+    [DeleteMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteMitigationAction.html),
+    [DeleteRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html),
+    [DeleteTopic](https://docs.aws.amazon.com/sns/latest/api/API_DeleteTopic.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     report = cleanup_plan(run_id=run_id, kind=kind)
     if dry_run:
         return report

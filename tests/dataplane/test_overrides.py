@@ -78,3 +78,20 @@ def test_5_retained_messages_respect_subscription_and_receive_permission(plane):
     assert snoop.subscribe("public/#") == [1]
     publisher.publish("public/news", b"hello", retain=True)
     assert snoop.next_message() == ("public/news", b"hello")  # the retained secret never came first
+
+
+def test_3b_a_persistent_session_taken_over_keeps_its_subscriptions_for_the_newer_connection(plane):
+    """The AWS IoT Device SDK's default (clean_session=False) with a duplicate client id: the older connection is
+    knocked off and the newer one resumes the session, subscriptions included."""
+    device = plane.registry.create(policy_document=EVERYTHING)
+    older = plane.client(device, "resumer", clean_session=False)
+    assert older.connect() == ACCEPTED
+    assert older.subscribe("resume/#") == [1]
+    newer = plane.client(device, "resumer", clean_session=False)
+    assert newer.connect() == ACCEPTED
+    wait_until(older.disconnected.is_set, what="the older connection knocked off")
+    sender = plane.client(device, "sender")
+    assert sender.connect() == ACCEPTED
+    sender.publish("resume/1", b"to the session")
+    assert newer.next_message() == ("resume/1", b"to the session")
+    assert not newer.disconnected.is_set()
