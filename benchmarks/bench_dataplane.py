@@ -152,6 +152,7 @@ def latency(host: str, port: int, ca: Path, cert: Path, key: Path, messages: int
 
 
 def main() -> None:
+    """Run the measurements and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=1000)

@@ -80,6 +80,7 @@ class Registry:
         self.count = 0
 
     def _files(self, cert_pem: str, key_pem: bytes | str) -> tuple[Path, Path]:
+        """Write a device's certificate and key (0600); return their paths."""
         self.count += 1
         cert = certs.write_text(self.folder / f"d{self.count}.cert.pem", cert_pem)
         key = self.folder / f"d{self.count}.private.key"
@@ -155,6 +156,7 @@ class Client:
         return -2
 
     def _loop(self) -> None:
+        """Run paho's network loop until stopped or disconnected (no automatic reconnection)."""
         while not self._stop.is_set():
             if self.paho.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
                 self.disconnected.set()

@@ -50,6 +50,7 @@ def resource_arn(identity: Identity, action: str, name: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _parsed_text(document: str) -> tuple[Statement, ...]:
+    """Return the statements of a policy document's text (cached: the same documents are read at every action)."""
     return parse_policy(document)
 
 
@@ -138,6 +139,7 @@ def conditions_met(statement: Statement, context: Mapping[str, str], bindings: B
 def _holds(operator: str, actual: str, expected: tuple[str, ...], bindings: Bindings) -> bool:
     """Return True when one condition operator holds (unknown operators never do)."""
     def like() -> bool:
+        """Return True when a value pattern (wildcards, policy variables) matches."""
         return any(resource_matches(v, actual, bindings, unresolved=UNRESOLVED) for v in expected)
 
     tests = {

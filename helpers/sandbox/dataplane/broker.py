@@ -96,6 +96,7 @@ class SandboxBroker(Broker):
 
     # -- connection set-up (overrides 1-3) ----------------------------------------------------------------------
     async def _client_connected(self, listener_name: str, reader: ReaderAdapter, writer: WriterAdapter) -> None:
+        """Serve one connection: CONNECT, admission (overrides 1-3), the session, and its record in the history."""
         peer = writer.get_peer_info()
         if peer is None:
             await writer.close()
@@ -181,10 +182,12 @@ class SandboxBroker(Broker):
         return stored
 
     async def _authenticate(self, session: Session, _: Any) -> bool:
+        """Return True for a session admitted by _client_connected."""
         return IDENTITY in session.attributes  # decided in _client_connected, before the session was adopted
 
     # -- authorisation of each action -------------------------------------------------------------------------
     async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
+        """Return True when the session may publish, subscribe or receive ``topic`` (iot:Publish/Subscribe/Receive)."""
         return self.allowed(session, _ACTIONS[action], topic)
 
     def allowed(self, session: Session, action: str, name: str) -> bool:
@@ -200,6 +203,7 @@ class SandboxBroker(Broker):
 
     async def _handle_message_delivery(self, client_session: Session, handler: BrokerProtocolHandler,
                                        wait_deliver: asyncio.Future[Any]) -> bool:
+        """Route a client's PUBLISH (override 4); return False to end the connection."""
         message = wait_deliver.result()
         if message is None:
             return True
@@ -219,6 +223,7 @@ class SandboxBroker(Broker):
 
     async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int],
                                                           session: Session) -> None:
+        """Send the retained messages a new subscription matches, if the session may receive them (override 5)."""
         topic_filter, qos = subscription
         if all(s.client_id != session.client_id for s, _ in self._subscriptions.get(topic_filter, [])):
             return
@@ -234,6 +239,7 @@ class SandboxBroker(Broker):
 
     async def _handle_disconnect(self, client_session: Session, handler: BrokerProtocolHandler,
                                  disconnect_waiter: asyncio.Future[Any]) -> None:
+        """Note a client-initiated DISCONNECT, then end the session as amqtt does."""
         live = self.live.get(client_session.client_id or "")
         if isinstance(disconnect_waiter.result(), DisconnectPacket):
             self._mark(live, lifecycle.CLIENT_INITIATED)
@@ -242,6 +248,7 @@ class SandboxBroker(Broker):
     # -- ending connections -----------------------------------------------------------------------------------
     @staticmethod
     def _mark(live: LiveConnection | None, reason: str) -> None:
+        """Record why a connection ends (the first reason wins)."""
         if live is not None and live.reason is None:
             live.reason = reason
 

@@ -91,6 +91,7 @@ class DataPlane:
                 log.exception("the MQTT broker stopped")
 
     async def _main(self, ready: Future[None]) -> None:
+        """Set the broker up on this thread's loop, serve until stopped, then disconnect everyone and shut down."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_quiet_exceptions)
         self._loop, self._stop = loop, asyncio.Event()
@@ -160,6 +161,7 @@ class DataPlane:
     def task_count(self) -> int:
         """Return how many asyncio tasks the broker's loop holds (a leak shows as growth)."""
         async def count() -> int:
+            """Return the loop's task count (run on the loop)."""
             return len(asyncio.all_tasks())
 
         return self._call(count())
@@ -167,6 +169,7 @@ class DataPlane:
     def sessions(self) -> dict[str, Any]:
         """Return the live connections, recent refusals and recent disconnections (newest last)."""
         async def snapshot() -> dict[str, Any]:
+            """Return the sessions view (run on the loop, where the broker's state lives)."""
             broker = self.broker
             if broker is None:
                 return {"live": [], "refusals": [], "disconnects": []}

@@ -24,6 +24,7 @@ class BoundedReader(StreamReaderAdapter):
         self._header: bytearray | None = bytearray()  # the first packet's fixed header, until it is checked
 
     async def read(self, n: int = -1) -> bytes:
+        """Return exactly ``n`` bytes, refusing what the limits forbid."""
         if n < 0 or n > self.limit:
             raise RefusedPacket(f"a packet of {n} bytes is over the {self.limit}-byte limit")
         data = await super().read(n)
@@ -56,6 +57,7 @@ class ClosingWriter(StreamWriterAdapter):
         self.stream = writer
 
     async def close(self) -> None:
+        """Close the connection, aborting it when the client does not take pending data in time."""
         try:
             await asyncio.wait_for(super().close(), CLOSE_TIMEOUT)
         except (asyncio.TimeoutError, OSError):
