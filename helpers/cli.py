@@ -124,7 +124,16 @@ def _verify_environment(env: Any, gaps: str, ready: str) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    """Build (or reuse) the Module 1 environment, then verify it."""
+    """Build (or reuse) the Module 1 environment, then verify it.
+
+    AWS operations: [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
+    [RegisterCertificateWithoutCA](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificateWithoutCA.html),
+    [CreatePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html),
+    [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [CreateTopic](https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     from . import fleet
 
     env = fleet.build_workshop_environment(confirm=args.yes, rebuild=args.rebuild)
@@ -146,7 +155,16 @@ def _forget_sandbox_runs() -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    """Wipe the sandbox and rebuild the Module 1 environment (sandbox only)."""
+    """Wipe the sandbox and rebuild the Module 1 environment (sandbox only).
+
+    AWS operations: [DeleteThing](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThing.html),
+    [DeleteCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteCertificate.html),
+    [DeletePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_DeletePolicy.html),
+    [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
+    [RegisterCertificateWithoutCA](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificateWithoutCA.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     from . import fleet, target
 
     if not target.is_sandbox():
@@ -164,7 +182,13 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    """Run an on-demand audit, wait for it, and print one row per check."""
+    """Run an on-demand audit, wait for it, and print one row per check.
+
+    AWS operations:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html).
+    """
     from . import audits
     from .checks import resolve_check_names
 
@@ -188,7 +212,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    """Print the findings of the latest (or a given) audit."""
+    """Print the findings of the latest (or a given) audit.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     from . import findings
 
     task_id = _latest_task(args.task_id)
@@ -219,7 +249,14 @@ def _findings_of_checks(task_id: str, checks: list[str]) -> pd.DataFrame:
 
 
 def cmd_mitigate(args: argparse.Namespace) -> int:
-    """Apply mitigation actions to an audit's findings (dry run by default in aws mode)."""
+    """Apply mitigation actions to an audit's findings (dry run by default in aws mode).
+
+    AWS operations:
+    [StartAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartAuditMitigationActionsTask.html),
+    [DescribeAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditMitigationActionsTask.html),
+    [ListAuditMitigationActionsExecutions](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditMitigationActionsExecutions.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     from . import mitigation, target
 
     task_id = _latest_task(args.task_id)
@@ -265,7 +302,13 @@ def cmd_mitigate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write a self-contained HTML or Markdown report of an audit, charts included."""
+    """Write a self-contained HTML or Markdown report of an audit, charts included.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     from . import report
 
     out = Path(args.out)
@@ -294,7 +337,17 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
 
 def cmd_workshop(args: argparse.Namespace) -> int:
-    """Run the module's steps headless end to end and print a ✓/✗ summary."""
+    """Run the module's steps headless end to end and print a ✓/✗ summary.
+
+    AWS operations:
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [CreateMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateMitigationAction.html),
+    [StartAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartAuditMitigationActionsTask.html),
+    [UpdateCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCertificate.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     from . import target, workshop
 
     steps = workshop.course(args.yes, args.timeout)
@@ -453,7 +506,12 @@ def _cli_fix(fix: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``iot-audit`` with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    """Run ``iot-audit`` with ``argv`` (default: sys.argv[1:]) and return the exit code.
+
+    AWS operations: those of the subcommand it runs (the ``cmd_*`` functions), e.g.
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html)
+    for ``iot-audit audit``.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

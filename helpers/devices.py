@@ -57,13 +57,19 @@ class Broker:
 
 def data_endpoint() -> str:
     """Return the account's AWS IoT data endpoint (``iot:Data-ATS``) for the active target: a host, or
-    ``host:port`` when the broker is not on 8883 (the sandbox's may not be)."""
+    ``host:port`` when the broker is not on 8883 (the sandbox's may not be).
+
+    AWS operation: [DescribeEndpoint](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeEndpoint.html).
+    """
     return target.client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
 
 
 def data_broker() -> Broker:
     """Return the active target's MQTT broker: DescribeEndpoint's address, and in the sandbox its root CA (written
-    under the state folder), as AWS IoT Core is verified with Amazon Root CA 1."""
+    under the state folder), as AWS IoT Core is verified with Amazon Root CA 1.
+
+    AWS operation: [DescribeEndpoint](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeEndpoint.html).
+    """
     host, _, port = data_endpoint().partition(":")
     ca_file = None
     if target.is_sandbox():

@@ -78,7 +78,11 @@ def _check_finding_id(finding_id: str) -> str:
 # -- findings ------------------------------------------------------------------------------------------------------
 def get_findings(task_id: str | None = None, *, check_name: str | None = None, start_time: datetime | None = None,
                  end_time: datetime | None = None, suppressed: bool | None = None) -> list[dict[str, Any]]:
-    """Return the raw findings (botocore ``AuditFinding`` dicts) of an audit, or of the audits in a time range."""
+    """Return the raw findings (botocore ``AuditFinding`` dicts) of an audit, or of the audits in a time range.
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     kwargs: dict[str, Any] = {}
     if task_id is not None:
         if start_time is not None or end_time is not None:
@@ -120,7 +124,11 @@ def _finding_row(f: dict[str, Any]) -> dict[str, Any]:
 def list_findings(task_id: str | None = None, *, check_name: str | None = None, start_time: datetime | None = None,
                   end_time: datetime | None = None, suppressed: bool | None = None) -> pd.DataFrame:
     """Return the findings as a DataFrame (check, title, severity, resource type, resource id, reason, related
-    resources, suppressed, finding id, ...), most severe first."""
+    resources, suppressed, finding id, ...), most severe first.
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     rows = [_finding_row(f) for f in get_findings(task_id, check_name=check_name, start_time=start_time,
                                                    end_time=end_time, suppressed=suppressed)]
     frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
@@ -129,13 +137,21 @@ def list_findings(task_id: str | None = None, *, check_name: str | None = None, 
 
 
 def findings_table(task_id: str, **kwargs: Any) -> StyledTable:
-    """Return :func:`list_findings` styled by severity (the main columns only)."""
+    """Return :func:`list_findings` styled by severity (the main columns only).
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     frame = list_findings(task_id, **kwargs)[FINDING_COLUMNS[:9]]
     return style_table(frame, caption=f"Findings of audit {task_id}: {len(frame)}")
 
 
 def describe_finding(finding_id: str) -> dict[str, Any]:
-    """Return one finding (botocore ``AuditFinding``), or say clearly that it does not exist."""
+    """Return one finding (botocore ``AuditFinding``), or say clearly that it does not exist.
+
+    AWS operation:
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html).
+    """
     _check_finding_id(finding_id)
     try:
         return _iot().describe_audit_finding(findingId=finding_id)["finding"]
@@ -148,7 +164,11 @@ def describe_finding(finding_id: str) -> dict[str, Any]:
 
 
 def related_resources(finding_id: str) -> pd.DataFrame:
-    """Return every resource related to a finding (all pages, not DescribeAuditFinding's first 10)."""
+    """Return every resource related to a finding (all pages, not DescribeAuditFinding's first 10).
+
+    AWS operation:
+    [ListRelatedResourcesForAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_ListRelatedResourcesForAuditFinding.html).
+    """
     _check_finding_id(finding_id)
     try:
         related = [r for page in _iot().get_paginator("list_related_resources_for_audit_finding").paginate(
@@ -165,7 +185,11 @@ def related_resources(finding_id: str) -> pd.DataFrame:
 
 
 def non_compliant_checks(task_id: str) -> pd.DataFrame:
-    """Return the audit's non-compliant checks as the console lists them: most severe first, with resource counts."""
+    """Return the audit's non-compliant checks as the console lists them: most severe first, with resource counts.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     details = describe_audit(task_id).get("auditDetails") or {}
     rows = []
     for name, d in details.items():
@@ -185,7 +209,11 @@ def non_compliant_checks(task_id: str) -> pd.DataFrame:
 
 
 def non_compliant_checks_table(task_id: str) -> StyledTable:
-    """Return :func:`non_compliant_checks` styled by severity."""
+    """Return :func:`non_compliant_checks` styled by severity.
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     frame = non_compliant_checks(task_id)
     return style_table(frame, caption=f"Non-compliant checks of audit {task_id}: {len(frame)}")
 
@@ -237,7 +265,14 @@ OWNERSHIP_COLUMNS = ["certificate id", "status", "things", "thing count", "polic
 def certificate_ownership(task_id: str | None = None, *, certificate_ids: Iterable[str] | None = None,
                           only_with_findings: bool = False, max_workers: int = 8) -> pd.DataFrame:
     """Return one row per device certificate: status, things and policies attached, CA, expiry, and the titles of
-    the findings of audit ``task_id`` against it (shared certificates first)."""
+    the findings of audit ``task_id`` against it (shared certificates first).
+
+    AWS operations: [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [ListAttachedPolicies](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAttachedPolicies.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListPrincipalThings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListPrincipalThings.html).
+    """
     findings_by_cert: dict[str, list[str]] = {}
     if task_id is not None:
         for f in get_findings(task_id):
@@ -258,14 +293,31 @@ def certificate_ownership(task_id: str | None = None, *, certificate_ids: Iterab
 
 
 def certificate_ownership_table(task_id: str | None = None, **kwargs: Any) -> StyledTable:
-    """Return :func:`certificate_ownership` styled (no severity column; reads as plain text)."""
+    """Return :func:`certificate_ownership` styled (no severity column; reads as plain text).
+
+    AWS operations:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [ListAttachedPolicies](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAttachedPolicies.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
+    [ListPrincipalThings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListPrincipalThings.html).
+    """
     frame = certificate_ownership(task_id, **kwargs)
     return style_table(frame, severity_column=None, caption=f"Device certificates: {len(frame)}")
 
 
 def things_sharing_certificate(finding_id: str) -> pd.DataFrame:
     """Return the things attached to the certificate(s) a finding is about: thing, type, certificate and status,
-    and any other certificates each thing has."""
+    and any other certificates each thing has.
+
+    AWS operations:
+    [ListRelatedResourcesForAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_ListRelatedResourcesForAuditFinding.html),
+    [ListPrincipalThings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListPrincipalThings.html),
+    [DescribeThing](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeThing.html),
+    [ListThingPrincipals](https://docs.aws.amazon.com/iot/latest/apireference/API_ListThingPrincipals.html),
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html).
+    """
     finding = describe_finding(finding_id)
     if finding.get("checkName") == INTERMEDIATE_CA_CHECK or len(finding.get("relatedResources") or []) >= 10:
         # DescribeAuditFinding returns at most 10 related resources (none for this check): page them all.
@@ -296,7 +348,13 @@ def things_sharing_certificate(finding_id: str) -> pd.DataFrame:
 
 def suppress_finding(finding_id: str, *, days: int | None = 30, description: str = "") -> str:
     """Suppress future findings of this finding's check on its resource for ``days`` (None: indefinitely); return
-    what was done. Suppressed findings still appear (isSuppressed) but no longer make the check non-compliant."""
+    what was done. Suppressed findings still appear (isSuppressed) but no longer make the check non-compliant.
+
+    AWS operations:
+    [CreateAuditSuppression](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateAuditSuppression.html),
+    [UpdateAuditSuppression](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAuditSuppression.html),
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html).
+    """
     from datetime import timedelta
 
     finding = describe_finding(finding_id)

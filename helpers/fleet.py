@@ -278,7 +278,18 @@ def build_workshop_environment(*, confirm: bool = False, run_id: str | None = No
     """Return the Module 1 environment, building it when this target/region has none (``rebuild`` deletes the
     existing one first). An existing one is given back its Module 1 state: what Module 2's mitigations changed on
     purpose (certificate deactivated, blank default policy version, logging on) is undone, so that an audit again
-    finds the module's three problems (in aws mode only with ``confirm=True``)."""
+    finds the module's three problems (in aws mode only with ``confirm=True``).
+
+    AWS operations: [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
+    [RegisterCertificateWithoutCA](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificateWithoutCA.html),
+    [CreatePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html),
+    [AttachPolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachPolicy.html),
+    [AttachThingPrincipal](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachThingPrincipal.html),
+    [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [CreateTopic](https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     if not rebuild:
         existing = _existing_module1()
         if existing is not None:
@@ -355,6 +366,8 @@ def connect_devices(env: WorkshopEnvironment, *, hours: float = 3.0, every_secon
     certificate ("already recorded"), and new history never overlaps earlier sessions of the same client ids (that
     would add a conflicting-client-id finding). aws: runs ``mqtt_sessions`` real MQTT sessions now; AWS's audit sees
     connections only after 2 hours.
+
+    AWS operation: [DescribeEndpoint](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeEndpoint.html).
     """
     if is_sandbox():
         now = target_now()
@@ -409,7 +422,18 @@ def _attached_managed(role_name: str) -> list[str]:
 
 
 def verify_workshop_environment(env: WorkshopEnvironment | None = None) -> pd.DataFrame:
-    """Return one row per thing Module 1 should have: item, expected, actual, ok (✓/✗) and the fix for each gap."""
+    """Return one row per thing Module 1 should have: item, expected, actual, ok (✓/✗) and the fix for each gap.
+
+    AWS operations:
+    [ListThingPrincipals](https://docs.aws.amazon.com/iot/latest/apireference/API_ListThingPrincipals.html),
+    [DescribeThing](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeThing.html),
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [ListAttachedPolicies](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAttachedPolicies.html),
+    [GetPolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_GetPolicy.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [GetTopicAttributes](https://docs.aws.amazon.com/sns/latest/api/API_GetTopicAttributes.html),
+    and those of the helpers it uses.
+    """
     env = _environment(env)
     iot, rows = target.client("iot"), []
     rebuild = "helpers.fleet.build_workshop_environment(rebuild=True" + ("" if is_sandbox() else ", confirm=True") + ")"
@@ -488,7 +512,14 @@ def _workshop_certificate(certificate_id: str) -> bool:
 def reactivate_certificate(env: WorkshopEnvironment | None = None, *, certificate_id: str | None = None,
                            confirm: bool = False) -> str:
     """Return what was done after making the workshop's certificate ACTIVE again (undoing Module 2's DEACTIVATE
-    mitigation; Module 3 needs it active). Already ACTIVE: nothing changes."""
+    mitigation; Module 3 needs it active). Already ACTIVE: nothing changes.
+
+    AWS operations:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [UpdateCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCertificate.html),
+    [DescribeThing](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeThing.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     if certificate_id is None:
         certificate_id = _environment(env).certificate_id
     if not _workshop_certificate(certificate_id):
@@ -523,7 +554,16 @@ def reactivate_certificate(env: WorkshopEnvironment | None = None, *, certificat
 def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run_id: str | None = None,
                 connect: bool = True, max_aws_devices: int = MAX_AWS_FLEET) -> Fleet:
     """Return a new fleet of ``devices`` devices with a seeded mix of problems for every audit check, and the
-    findings (per check) an audit of it must report. In aws mode more than ``max_aws_devices`` is refused."""
+    findings (per check) an audit of it must report. In aws mode more than ``max_aws_devices`` is refused.
+
+    AWS operations: [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
+    [RegisterCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificate.html),
+    [RegisterCACertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCACertificate.html),
+    [CreatePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html),
+    [AttachPolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachPolicy.html),
+    [AttachThingPrincipal](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachThingPrincipal.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     run_id = run_id or state.new_run_id()
     if not is_sandbox() and devices > max_aws_devices:
         raise WorkshopError(f"{devices} devices is more than this workshop creates in a real account by default "
@@ -566,7 +606,11 @@ def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run
 
 # -- comparing an audit with the ground truth ------------------------------------------------------------------------
 def audit_findings_by_check(task_id: str) -> dict[str, set[str]]:
-    """Return the finding keys (:func:`finding_key`) of an audit task, per check."""
+    """Return the finding keys (:func:`finding_key`) of an audit task, per check.
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     out: dict[str, set[str]] = {}
     for page in target.client("iot").get_paginator("list_audit_findings").paginate(taskId=task_id):
         for f in page["findings"]:
@@ -576,7 +620,11 @@ def audit_findings_by_check(task_id: str) -> dict[str, set[str]]:
 
 def compare_findings(expected: dict[str, list[dict[str, Any]]], task_id: str) -> dict[str, dict[str, list[str]]]:
     """Return the checks whose audit findings differ from ``expected``: check -> {"missing": [...], "unexpected":
-    [...]} (empty when the audit matches exactly)."""
+    [...]} (empty when the audit matches exactly).
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     actual = audit_findings_by_check(task_id)
     out = {}
     for check in sorted(set(expected) | set(actual)):

@@ -40,7 +40,11 @@ def is_sandbox() -> bool:
 
 
 def account_id() -> str:
-    """Return the account id of the active target."""
+    """Return the account id of the active target.
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     return target.caller_identity()["account"]
 
 
@@ -76,7 +80,11 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 def trust_policy(service: str, account: str | None = None) -> str:
     """Return the trust policy (JSON) of a workshop role assumed by ``service``: for iot.amazonaws.com the one of
     :func:`helpers.roles.trust_policy` (``account``, default the target's, in this region only), otherwise a plain
-    service trust (the fleet's device-side roles)."""
+    service trust (the fleet's device-side roles).
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     if service == roles.IOT_SERVICE:
         return json.dumps(roles.current_trust_policy(account))
     return json.dumps(roles.service_trust_policy(service))
@@ -84,7 +92,13 @@ def trust_policy(service: str, account: str | None = None) -> str:
 
 def create_role(name: str, trust_service: str, run_id: str, *, managed: str | None = None,
                 inline: dict[str, Any] | None = None, account: str | None = None) -> str:
-    """Return the ARN of a new tagged IAM role under the workshop path with ``managed`` and/or ``inline`` attached."""
+    """Return the ARN of a new tagged IAM role under the workshop path with ``managed`` and/or ``inline`` attached.
+
+    AWS operations: [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [AttachRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+    [PutRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     iam = target.client("iam")
     try:
         arn = iam.create_role(RoleName=name, Path=ROLE_PATH,
@@ -119,14 +133,22 @@ def after_role_propagation(call: Callable[[], Any], seconds: float = 30.0) -> An
 
 
 def create_policy(name: str, document: dict[str, Any], run_id: str) -> str:
-    """Return the name of a new tagged IoT policy."""
+    """Return the name of a new tagged IoT policy.
+
+    AWS operation: [CreatePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html).
+    """
     target.client("iot").create_policy(policyName=name, policyDocument=json.dumps(document), tags=iot_tags(run_id))
     state.add_resources(run_id, "policies", [name])
     return name
 
 
 def register_ca(ca: certs.Issued, run_id: str) -> str:
-    """Return the id of ``ca`` registered the way AWS asks (verification certificate signed by the CA), tagged."""
+    """Return the id of ``ca`` registered the way AWS asks (verification certificate signed by the CA), tagged.
+
+    AWS operations:
+    [GetRegistrationCode](https://docs.aws.amazon.com/iot/latest/apireference/API_GetRegistrationCode.html),
+    [RegisterCACertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCACertificate.html).
+    """
     iot = target.client("iot")
     code = iot.get_registration_code()["registrationCode"]
     resp = iot.register_ca_certificate(caCertificate=ca.pem,
@@ -137,7 +159,12 @@ def register_ca(ca: certs.Issued, run_id: str) -> str:
 
 
 def logging_enabled() -> bool:
-    """Return True when IoT logging is on in v2 (not disableAllLogs, level not DISABLED) or v1 (level not DISABLED)."""
+    """Return True when IoT logging is on in v2 (not disableAllLogs, level not DISABLED) or v1 (level not DISABLED).
+
+    AWS operations:
+    [GetV2LoggingOptions](https://docs.aws.amazon.com/iot/latest/apireference/API_GetV2LoggingOptions.html),
+    [GetLoggingOptions](https://docs.aws.amazon.com/iot/latest/apireference/API_GetLoggingOptions.html).
+    """
     iot = target.client("iot")
     try:
         v2 = iot.get_v2_logging_options()

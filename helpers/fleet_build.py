@@ -20,14 +20,22 @@ BULK_CHUNK = 5000
 
 
 def create_cas(fleet: Fleet, pki: FleetPKI) -> None:
-    """Register the fleet's four CA certificates."""
+    """Register the fleet's four CA certificates.
+
+    AWS operations:
+    [GetRegistrationCode](https://docs.aws.amazon.com/iot/latest/apireference/API_GetRegistrationCode.html),
+    [RegisterCACertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCACertificate.html).
+    """
     for key, ca in (("root", pki.root), ("intermediate", pki.intermediate), ("expiring", pki.expiring_ca),
                     ("weak", pki.weak_ca)):
         fleet.ca_certificate_ids[key] = register_ca(ca, fleet.run_id)
 
 
 def create_policies(fleet: Fleet, account: str) -> None:
-    """Create every fleet policy (one healthy, three overly permissive, one misconfigured)."""
+    """Create every fleet policy (one healthy, three overly permissive, one misconfigured).
+
+    AWS operation: [CreatePolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html).
+    """
     prefix = f"arn:aws:iot:{target.get_region()}:{account}:"
     for kind, document in POLICY_DOCUMENTS.items():
         fleet.policies[kind] = create_policy(policy_name(fleet.run_id, kind), document(prefix), fleet.run_id)
@@ -45,7 +53,14 @@ def _device_records(fleet: Fleet, pki: FleetPKI) -> list[dict[str, Any]]:
 
 
 def register_devices(fleet: Fleet, pki: FleetPKI) -> None:
-    """Create things, certificates and attachments: the sandbox's bulk registration, or one device at a time."""
+    """Create things, certificates and attachments: the sandbox's bulk registration, or one device at a time.
+
+    AWS operations: [AttachPolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachPolicy.html),
+    [AttachThingPrincipal](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachThingPrincipal.html),
+    [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
+    [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
+    [RegisterCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificate.html).
+    """
     records = _device_records(fleet, pki)
     state.add_resources(fleet.run_id, "things", [r["thingName"] for r in records])
     if is_sandbox():
@@ -113,7 +128,13 @@ def publish_crl(fleet: Fleet, pki: FleetPKI) -> bool:
 
 
 def create_identities(fleet: Fleet) -> dict[str, Any]:
-    """Create the role aliases and Cognito pools; record usage in the sandbox. Return what the expectations need."""
+    """Create the role aliases and Cognito pools; record usage in the sandbox. Return what the expectations need.
+
+    AWS operations: [CreateRoleAlias](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateRoleAlias.html),
+    [CreateIdentityPool](https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_CreateIdentityPool.html),
+    [SetIdentityPoolRoles](https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_SetIdentityPoolRoles.html),
+    and those of the helpers it uses.
+    """
     run_id, iot = fleet.run_id, target.client("iot")
     aliases: dict[str, tuple[str, set[str]]] = {}
     for alias, (policy, used) in alias_roles(run_id).items():
@@ -148,7 +169,10 @@ def create_identities(fleet: Fleet) -> dict[str, Any]:
 
 
 def connect_fleet(fleet: Fleet, pki: FleetPKI) -> bool:
-    """Record the fleet's connection history (sandbox) or run the problem devices over MQTT (aws); return True."""
+    """Record the fleet's connection history (sandbox) or run the problem devices over MQTT (aws); return True.
+
+    AWS operation: [DescribeEndpoint](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeEndpoint.html).
+    """
     if is_sandbox():
         events = fleet_sessions(fleet, target_now())
         for chunk in chunks(events, BULK_CHUNK * 2):

@@ -85,7 +85,14 @@ def action_params(action_type: str, *, thing_group_names: Iterable[str] | None =
 
 
 def create_mitigation_role(action_type: str, role_name: str | None = None) -> str:
-    """Create (or reuse) the role for ``action_type``: trusted by IoT only, with its managed policy; return its ARN."""
+    """Create (or reuse) the role for ``action_type``: trusted by IoT only, with its managed policy; return its ARN.
+
+    AWS operations: [AttachRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+    [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html).
+    """
     kind = _action_type(action_type)
     name = role_name or f"IoTMitigation-{kind.title().replace('_', '')}"
     return ensure_service_role(name, ACTION_TYPES[kind].managed_policy,
@@ -94,7 +101,12 @@ def create_mitigation_role(action_type: str, role_name: str | None = None) -> st
 
 def create_mitigation_action(action_name: str, action_type: str, *, role_arn: str | None = None,
                              tags: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
-    """Create the mitigation action (and its role when none is given), or reuse an identical one; return it."""
+    """Create the mitigation action (and its role when none is given), or reuse an identical one; return it.
+
+    AWS operations:
+    [CreateMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateMitigationAction.html),
+    and those of the helpers it uses.
+    """
     if not isinstance(action_name, str) or not NAME_RE.match(action_name):
         raise WorkshopError(f"{action_name!r} is not a valid mitigation action name.",
                             "Use 1 to 128 letters, digits, '_' or '-', e.g. 'Update-device-certificate'.")
@@ -125,7 +137,11 @@ def create_mitigation_action(action_name: str, action_type: str, *, role_arn: st
 
 
 def describe_mitigation_action(action_name: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
-    """Return DescribeMitigationAction for ``action_name`` (None when missing and ``missing_ok``)."""
+    """Return DescribeMitigationAction for ``action_name`` (None when missing and ``missing_ok``).
+
+    AWS operation:
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html).
+    """
     try:
         resp = _iot().describe_mitigation_action(actionName=action_name)
     except ClientError as exc:
@@ -141,7 +157,12 @@ def describe_mitigation_action(action_name: str, *, missing_ok: bool = False) ->
 
 
 def list_mitigation_actions(action_type: str | None = None) -> pd.DataFrame:
-    """Return the account's mitigation actions (name, type, role, created), every page."""
+    """Return the account's mitigation actions (name, type, role, created), every page.
+
+    AWS operations:
+    [ListMitigationActions](https://docs.aws.amazon.com/iot/latest/apireference/API_ListMitigationActions.html),
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html).
+    """
     kwargs = {"actionType": _action_type(action_type)} if action_type else {}
     names = [a["actionName"] for page in _iot().get_paginator("list_mitigation_actions").paginate(**kwargs)
              for a in page["actionIdentifiers"]]
@@ -155,7 +176,12 @@ def list_mitigation_actions(action_type: str | None = None) -> pd.DataFrame:
 
 
 def delete_mitigation_action(action_name: str, *, confirm: bool = False) -> str:
-    """Delete a mitigation action (needs ``confirm=True`` in a real account); return what was done."""
+    """Delete a mitigation action (needs ``confirm=True`` in a real account); return what was done.
+
+    AWS operations:
+    [DeleteMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteMitigationAction.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     require_confirmation("Not done: this step", [f"deleting the mitigation action {action_name}"], confirm)
     _iot().delete_mitigation_action(actionName=action_name)
     return f"Deleted mitigation action {action_name} (if it existed)."
@@ -163,7 +189,11 @@ def delete_mitigation_action(action_name: str, *, confirm: bool = False) -> str:
 
 # -- the check -> actions mapping ----------------------------------------------------------------------------------
 def validate_mapping(mapping: dict[str, Iterable[str] | str]) -> dict[str, list[str]]:
-    """Return the mapping with canonical check names if every action exists and fits its check, else raise."""
+    """Return the mapping with canonical check names if every action exists and fits its check, else raise.
+
+    AWS operation:
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html).
+    """
     example = "{'DEVICE_CERTIFICATE_SHARED_CHECK': ['Update-device-certificate']}"
     if not isinstance(mapping, dict):
         raise WorkshopError(f"The check → actions mapping must be a dict, not {type(mapping).__name__}.",
@@ -231,7 +261,13 @@ def _findings_for(finding_ids: Iterable[str] | None, audit_task_id: str | None) 
 
 def preview_mitigation(mapping: dict[str, Iterable[str] | str], *, finding_ids: Iterable[str] | None = None,
                        audit_task_id: str | None = None) -> pd.DataFrame:
-    """Return what a mitigation task would change: one row per finding and action (suppressed ones skipped)."""
+    """Return what a mitigation task would change: one row per finding and action (suppressed ones skipped).
+
+    AWS operations:
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     checked = validate_mapping(mapping)
     actions = {name: describe_mitigation_action(name) for names in checked.values() for name in names}
     rows = []
@@ -245,7 +281,15 @@ def preview_mitigation(mapping: dict[str, Iterable[str] | str], *, finding_ids: 
 def start_mitigation_task(mapping: dict[str, Iterable[str] | str], *, finding_ids: Iterable[str] | None = None,
                           audit_task_id: str | None = None, task_name: str | None = None,
                           reason_codes: dict[str, list[str]] | None = None, confirm: bool = False) -> str:
-    """Start an audit mitigation task after validating the mapping (``confirm=True`` in a real account); return its id."""
+    """Start an audit mitigation task after validating the mapping (``confirm=True`` in a real account); return its id.
+
+    AWS operations:
+    [StartAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartAuditMitigationActionsTask.html),
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     checked = validate_mapping(mapping)
     preview = preview_mitigation(checked, finding_ids=finding_ids, audit_task_id=audit_task_id)
     require_confirmation(f"Not started: this mitigation task ({len(preview)} change(s))",
@@ -290,7 +334,11 @@ class MitigationProgress(AuditProgress):
 
 
 def describe_mitigation_task(task_id: str) -> dict[str, Any]:
-    """Return DescribeAuditMitigationActionsTask for ``task_id``."""
+    """Return DescribeAuditMitigationActionsTask for ``task_id``.
+
+    AWS operation:
+    [DescribeAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditMitigationActionsTask.html).
+    """
     if not isinstance(task_id, str) or not NAME_RE.match(task_id):
         raise WorkshopError(f"{task_id!r} is not a mitigation task id (1 to 128 letters, digits, '_' or '-').",
                             "Use the id start_mitigation_task() returned.")
@@ -307,7 +355,11 @@ def describe_mitigation_task(task_id: str) -> dict[str, Any]:
 
 def wait_for_mitigation_task(task_id: str, *, timeout: float = 600, poll_interval: float = 1.0,
                              progress: Union[str, bool, None, Callable[[Any], None]] = "auto") -> dict[str, Any]:
-    """Wait until the mitigation task ends, showing progress; return its final description."""
+    """Wait until the mitigation task ends, showing progress; return its final description.
+
+    AWS operation:
+    [DescribeAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditMitigationActionsTask.html).
+    """
     report = progress_reporter(progress)
     if isinstance(report, WidgetProgress):
         report.bar.description = "Mitigation"
@@ -326,7 +378,14 @@ def wait_for_mitigation_task(task_id: str, *, timeout: float = 600, poll_interva
 
 
 def mitigation_executions(task_id: str) -> pd.DataFrame:
-    """Return one row per finding and action of the task: status, times, error code and message."""
+    """Return one row per finding and action of the task: status, times, error code and message.
+
+    AWS operations:
+    [ListAuditMitigationActionsExecutions](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditMitigationActionsExecutions.html),
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [DescribeAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditMitigationActionsTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     d = describe_mitigation_task(task_id)
     finding_ids = d["target"].get("findingIds") or [
         f["findingId"] for f in _findings_for(None, d["target"]["auditTaskId"]) if f["checkName"] in d["auditCheckToActionsMapping"]]
@@ -342,19 +401,31 @@ def mitigation_executions(task_id: str) -> pd.DataFrame:
 
 
 def certificate_status(certificate_id: str) -> str:
-    """Return the IoT status of a device certificate (e.g. ACTIVE, INACTIVE)."""
+    """Return the IoT status of a device certificate (e.g. ACTIVE, INACTIVE).
+
+    AWS operation:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html).
+    """
     return _iot().describe_certificate(certificateId=certificate_id)["certificateDescription"]["status"]
 
 
 def verify_certificates(certificate_ids: Iterable[str], expected: str = "INACTIVE") -> pd.DataFrame:
-    """Return each certificate's status and whether it is ``expected`` (the check of §2.2)."""
+    """Return each certificate's status and whether it is ``expected`` (the check of §2.2).
+
+    AWS operation:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html).
+    """
     rows = [{"certificate": c, "status": (s := certificate_status(c)), "as expected": s == expected}
             for c in certificate_ids]
     return pd.DataFrame(rows, columns=["certificate", "status", "as expected"])
 
 
 def cancel_mitigation_task(task_id: str) -> str:
-    """Cancel a running mitigation task (what already ran stays done); return what was done."""
+    """Cancel a running mitigation task (what already ran stays done); return what was done.
+
+    AWS operation:
+    [CancelAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_CancelAuditMitigationActionsTask.html).
+    """
     try:
         _iot().cancel_audit_mitigation_actions_task(taskId=task_id)
     except ClientError as exc:
@@ -364,7 +435,12 @@ def cancel_mitigation_task(task_id: str) -> str:
 
 
 def ensure_thing_group(name: str, *, description: str = "") -> str:
-    """Create the thing group (e.g. a quarantine group) if missing, tagged for clean-up; return its ARN."""
+    """Create the thing group (e.g. a quarantine group) if missing, tagged for clean-up; return its ARN.
+
+    AWS operations:
+    [DescribeThingGroup](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeThingGroup.html),
+    [CreateThingGroup](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThingGroup.html).
+    """
     iot = _iot()
     try:
         return iot.describe_thing_group(thingGroupName=name)["thingGroupArn"]
@@ -379,7 +455,8 @@ def ensure_thing_group(name: str, *, description: str = "") -> str:
 def things_in_thing_group(name: str) -> list[str]:
     """Return the names of the things in a thing group (e.g. those a quarantine action moved there).
 
-    AWS operation: ``ListThingsInThingGroup`` (paged).
+    AWS operation:
+    [ListThingsInThingGroup](https://docs.aws.amazon.com/iot/latest/apireference/API_ListThingsInThingGroup.html).
     """
     try:
         return [thing for page in _iot().get_paginator("list_things_in_thing_group").paginate(thingGroupName=name)

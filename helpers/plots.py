@@ -77,7 +77,11 @@ def _severity_legend(fig: Figure, severities: list[str]) -> None:
 
 def plot_findings_by_check(task_id: str | None = None, *, findings: pd.DataFrame | None = None,
                            include_suppressed: bool = False) -> Figure:
-    """Return a bar chart of an audit's findings per check, coloured by severity (most severe at the top)."""
+    """Return a bar chart of an audit's findings per check, coloured by severity (most severe at the top).
+
+    AWS operation:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html).
+    """
     frame = findings if findings is not None else list_findings(task_id)
     if not include_suppressed and "suppressed" in frame.columns:
         frame = frame[~frame["suppressed"].astype(bool)]
@@ -103,7 +107,11 @@ def plot_findings_by_check(task_id: str | None = None, *, findings: pd.DataFrame
 
 
 def plot_fleet_compliance(task_id: str) -> Figure:
-    """Return a chart of the % of compliant resources per check of an audit (worst at the top)."""
+    """Return a chart of the % of compliant resources per check of an audit (worst at the top).
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     details = describe_audit(task_id).get("auditDetails") or {}
     rows = []
     for name, d in details.items():
@@ -137,7 +145,12 @@ def plot_fleet_compliance(task_id: str) -> Figure:
 
 
 def plot_audit_history(history: pd.DataFrame | None = None, *, days: float = 30) -> Figure:
-    """Return stacked bars of non-compliant resources by severity for each audit over time (oldest on the left)."""
+    """Return stacked bars of non-compliant resources by severity for each audit over time (oldest on the left).
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     frame = history if history is not None else audit_history(days=days)
     title = "Audit history: non-compliant resources"
     with matplotlib.rc_context(PROJECTOR_STYLE):
@@ -175,7 +188,11 @@ def _non_compliant_counts(task_id: str) -> dict[str, int]:
 
 def plot_before_after(before_task_id: str, after_task_id: str, *,
                       labels: tuple[str, str] = ("before mitigation", "after mitigation")) -> Figure:
-    """Return paired bars of non-compliant resources per check in two audits (e.g. before and after mitigating)."""
+    """Return paired bars of non-compliant resources per check in two audits (e.g. before and after mitigating).
+
+    AWS operation:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html).
+    """
     before, after = _non_compliant_counts(before_task_id), _non_compliant_counts(after_task_id)
     names = [n for n in set(before) | set(after) if before.get(n, 0) or after.get(n, 0)]
     names.sort(key=lambda n: (severity_rank(describe_check(n).severity), describe_check(n).title), reverse=True)

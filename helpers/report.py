@@ -52,7 +52,13 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def report_data(task_id: str) -> ReportData:
-    """Return the tables and charts of audit ``task_id``."""
+    """Return the tables and charts of audit ``task_id``.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     description = audits.describe_audit(task_id)
     where = f"{target.get_target()} · {target.get_region()}"
     found = findings.list_findings(task_id)[["check", "severity", "resource type", "resource id", "reason"]]
@@ -119,7 +125,13 @@ def report_format(out: Path, fmt: str | None = None) -> str:
 
 def write_report(out: Path, task_id: str | None = None, fmt: str | None = None) -> ReportData:
     """Write the report of audit ``task_id`` (default: the latest completed on-demand audit) to ``out`` in ``fmt``
-    (default: by suffix); return what it shows."""
+    (default: by suffix); return what it shows.
+
+    AWS operations:
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     kind = report_format(out, fmt)
     if not out.parent.exists():
         raise WorkshopError(f"The folder {out.parent} does not exist.",

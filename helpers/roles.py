@@ -69,7 +69,11 @@ def partition_of(region: str) -> str:
 
 
 def current_trust_policy(account: str | None = None) -> dict[str, Any]:
-    """Return :func:`trust_policy` for ``account`` (default: the active target's) in the active region."""
+    """Return :func:`trust_policy` for ``account`` (default: the active target's) in the active region.
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     from . import target
 
     region = target.get_region()

@@ -10,7 +10,11 @@ from .errors import WorkshopError
 
 
 def require_confirmation(action: str, changes: Iterable[str], confirm: bool) -> None:
-    """Return when the sandbox is active or ``confirm`` is True; otherwise raise, listing what would change."""
+    """Return when the sandbox is active or ``confirm`` is True; otherwise raise, listing what would change.
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     if target.is_sandbox() or confirm:
         return
     listing = "\n".join(f"  - {c}" for c in changes)

@@ -63,7 +63,11 @@ def _partition() -> str:
 
 
 def managed_policy_arn(name: str) -> str:
-    """Return the ARN of the AWS managed service-role policy ``name`` in the caller's partition."""
+    """Return the ARN of the AWS managed service-role policy ``name`` in the caller's partition.
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     return f"arn:{_partition()}:iam::aws:policy/service-role/{name}"
 
 
@@ -113,7 +117,11 @@ class AuditSettings:
 
 
 def describe_audit_settings() -> AuditSettings:
-    """Return the account's audit settings (DescribeAccountAuditConfiguration)."""
+    """Return the account's audit settings (DescribeAccountAuditConfiguration).
+
+    AWS operation:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     resp = target.client("iot").describe_account_audit_configuration()
     sns = (resp.get("auditNotificationTargetConfigurations") or {}).get("SNS")
     return AuditSettings(role_arn=resp.get("roleArn"), sns=dict(sns) if sns else None,
@@ -121,12 +129,20 @@ def describe_audit_settings() -> AuditSettings:
 
 
 def enabled_checks() -> list[str]:
-    """Return the names of the checks enabled in the account."""
+    """Return the names of the checks enabled in the account.
+
+    AWS operation:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     return describe_audit_settings().enabled_checks
 
 
 def list_audit_settings() -> pd.DataFrame:
-    """Return one row per check: check, title, severity, enabled, resource type, configuration."""
+    """Return one row per check: check, title, severity, enabled, resource type, configuration.
+
+    AWS operation:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     current = describe_audit_settings().checks
     rows = []
     for name in CHECK_NAMES:
@@ -141,7 +157,11 @@ def list_audit_settings() -> pd.DataFrame:
 
 
 def audit_settings_table() -> StyledTable:
-    """Return :func:`list_audit_settings` styled by severity, enabled checks first."""
+    """Return :func:`list_audit_settings` styled by severity, enabled checks first.
+
+    AWS operation:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     settings = describe_audit_settings()
     caption = f"Audit role: {settings.role_arn or 'none'} · SNS alerts: " + (
         f"on → {settings.sns.get('targetArn')}" if settings.sns and settings.sns.get("enabled") else "off")
@@ -226,7 +246,16 @@ class RoleReport:
 
 
 def inspect_role(role_arn: str, *, required_actions: Iterable[str] = AUDIT_POLICY_ACTIONS) -> RoleReport:
-    """Return whether ``role_arn`` exists, trusts iot.amazonaws.com, and which ``required_actions`` it lacks."""
+    """Return whether ``role_arn`` exists, trusts iot.amazonaws.com, and which ``required_actions`` it lacks.
+
+    AWS operations: [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html),
+    [GetPolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicy.html),
+    [GetPolicyVersion](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicyVersion.html),
+    [ListRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html),
+    [GetRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html),
+    and those of the helpers it uses.
+    """
     iam = target.client("iam")
     name = _role_name(role_arn)
     try:
@@ -263,7 +292,14 @@ def _trust_problems(role_arn: str, trust: Any) -> list[str]:
 
 def ensure_service_role(role_name: str, policy_name: str, description: str) -> tuple[str, list[str]]:
     """Create (or reuse) a role trusted by IoT (this account only) carrying the AWS managed service-role policy
-    ``policy_name``; return (ARN, the steps done as sentences)."""
+    ``policy_name``; return (ARN, the steps done as sentences).
+
+    AWS operations: [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html),
+    [AttachRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     iam = target.client("iam")
     steps: list[str] = []
     try:
@@ -299,12 +335,26 @@ _ensure_service_role = ensure_service_role  # the name helpers.mitigation import
 
 
 def create_audit_role(role_name: str = DEFAULT_AUDIT_ROLE_NAME) -> str:
-    """Create (or reuse and complete) the audit role: trusted by IoT, with AWSIoTDeviceDefenderAudit; return its ARN."""
+    """Create (or reuse and complete) the audit role: trusted by IoT, with AWSIoTDeviceDefenderAudit; return its ARN.
+
+    AWS operations: [AttachRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+    [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html).
+    """
     return ensure_service_role(role_name, AUDIT_POLICY_NAME, "Lets AWS IoT Device Defender audit this account.")[0]
 
 
 def create_sns_alert_role(role_name: str = DEFAULT_SNS_ROLE_NAME) -> str:
-    """Create (or reuse and complete) the role that lets Device Defender publish audit alerts to SNS; return its ARN."""
+    """Create (or reuse and complete) the role that lets Device Defender publish audit alerts to SNS; return its ARN.
+
+    AWS operations: [AttachRolePolicy](https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+    [CreateRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
+    [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html).
+    """
     return ensure_service_role(role_name, SNS_POLICY_NAME, "Lets AWS IoT Device Defender publish audit alerts.")[0]
 
 
@@ -337,7 +387,12 @@ def _first_configuration_needed(settings: AuditSettings) -> None:
 
 
 def set_audit_role(role_arn: str, *, confirm: bool = False) -> Outcome:
-    """Make ``role_arn`` the audit role after checking it (replacing another role needs ``confirm`` on AWS)."""
+    """Make ``role_arn`` the audit role after checking it (replacing another role needs ``confirm`` on AWS).
+
+    AWS operations:
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    and those of the helpers it uses.
+    """
     _checked_role(role_arn, "audit", AUDIT_POLICY_ACTIONS, "settings.create_audit_role()")
     current = describe_audit_settings()
     _first_configuration_needed(current)
@@ -372,7 +427,12 @@ def _update_checks(changes: dict[str, dict[str, Any]]) -> None:
 
 
 def enable_checks(check_names: Iterable[str] | str) -> Outcome:
-    """Enable the given checks (names validated first); return what changed."""
+    """Enable the given checks (names validated first); return what changed.
+
+    AWS operations:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html).
+    """
     names = resolve_check_names(check_names)
     current = describe_audit_settings()
     _first_configuration_needed(current)
@@ -387,7 +447,14 @@ def enable_checks(check_names: Iterable[str] | str) -> Outcome:
 
 
 def disable_checks(check_names: Iterable[str] | str) -> Outcome:
-    """Disable the given checks, refusing (with the fix) those a scheduled audit still runs; return what changed."""
+    """Disable the given checks, refusing (with the fix) those a scheduled audit still runs; return what changed.
+
+    AWS operations:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [DescribeScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeScheduledAudit.html),
+    [ListScheduledAudits](https://docs.aws.amazon.com/iot/latest/apireference/API_ListScheduledAudits.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html).
+    """
     names = resolve_check_names(check_names)
     current = describe_audit_settings()
     _first_configuration_needed(current)
@@ -421,7 +488,12 @@ def _topic_exists(topic_arn: str) -> bool:
 def configure_sns_alerts(topic_arn: str | None = None, role_arn: str | None = None, *,
                          topic_name: str = DEFAULT_TOPIC_NAME, role_name: str = DEFAULT_SNS_ROLE_NAME,
                          confirm: bool = False) -> Outcome:
-    """Turn on SNS alerts for audits: use (or create) the topic and the publishing role; return what was done."""
+    """Turn on SNS alerts for audits: use (or create) the topic and the publishing role; return what was done.
+
+    AWS operations: [CreateTopic](https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html),
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    and those of the helpers it uses.
+    """
     current = describe_audit_settings()
     _first_configuration_needed(current)
     steps: list[str] = []
@@ -450,7 +522,12 @@ def configure_sns_alerts(topic_arn: str | None = None, role_arn: str | None = No
 
 
 def disable_sns_alerts() -> Outcome:
-    """Turn SNS alerts off (the topic and role are kept); return what was done."""
+    """Turn SNS alerts off (the topic and role are kept); return what was done.
+
+    AWS operations:
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     current = describe_audit_settings()
     if not current.sns or not current.sns.get("enabled"):
         return Outcome("SNS alerts off", ["SNS alerts were already off."])
@@ -542,7 +619,16 @@ def _role_requirements(role_arn: str | None, kind: str, policy_name: str, requir
 
 
 def validate_audit_settings(*, check_names: Iterable[str] = ORIGINAL_14, sns_alerts: bool = True) -> Validation:
-    """Return ✓/✗ with a fix for each of the workshop's needs: audit role, enabled checks, SNS alerts."""
+    """Return ✓/✗ with a fix for each of the workshop's needs: audit role, enabled checks, SNS alerts.
+
+    AWS operations:
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [GetRole](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html),
+    [ListAttachedRolePolicies](https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html),
+    [GetPolicyVersion](https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicyVersion.html),
+    [GetTopicAttributes](https://docs.aws.amazon.com/sns/latest/api/API_GetTopicAttributes.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     names = resolve_check_names(check_names)
     settings = describe_audit_settings()
     rows = _role_requirements(settings.role_arn, "audit", AUDIT_POLICY_NAME, list(AUDIT_POLICY_ACTIONS),
@@ -617,6 +703,10 @@ def configure_audit(*, role_arn: str | None = None, role_name: str = DEFAULT_AUD
     keep their state; see :func:`disable_checks`); optionally
     turns on SNS alerts; and, like the console, creates the daily scheduled audit ``AWSIoTDeviceDefenderDailyAudit``
     (``daily_audit=False`` skips it). Replacing an existing audit role in a real account needs ``confirm=True``.
+
+    AWS operations:
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    and those of the helpers it uses.
     """
     names = resolve_check_names(check_names)
     current = describe_audit_settings()
@@ -654,7 +744,12 @@ def configure_audit(*, role_arn: str | None = None, role_name: str = DEFAULT_AUD
 
 
 def delete_audit_configuration(*, delete_scheduled_audits: bool = False, confirm: bool = False) -> Outcome:
-    """Reset the account's audit configuration (and its scheduled audits if asked); needs ``confirm`` on AWS."""
+    """Reset the account's audit configuration (and its scheduled audits if asked); needs ``confirm`` on AWS.
+
+    AWS operations:
+    [DeleteAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteAccountAuditConfiguration.html),
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     require_confirmation("Not done: this step", ["deleting the account's audit configuration"
                                                  + (" and all scheduled audits" if delete_scheduled_audits else "")],
                          confirm)

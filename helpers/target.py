@@ -312,7 +312,11 @@ def identity_type(arn: str) -> str:
 
 
 def caller_identity() -> dict[str, str]:
-    """Return the caller's account and ARN, failing early with a clear message when there are no credentials."""
+    """Return the caller's account and ARN, failing early with a clear message when there are no credentials.
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     try:
         ident = client("sts").get_caller_identity()
     except botocore.exceptions.NoCredentialsError:
@@ -357,7 +361,11 @@ class Banner:
 
 
 def show_target() -> Banner:
-    """Return the banner for the active target (display it as a cell's last expression)."""
+    """Return the banner for the active target (display it as a cell's last expression).
+
+    AWS operation:
+    [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    """
     region, source = resolve_region()
     if is_sandbox():
         endpoint = sandbox_endpoint()

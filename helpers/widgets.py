@@ -238,7 +238,12 @@ class SchedulePicker(Panel):
 def schedule_picker(*, name: str = "WeeklyAudit", frequency: str = "WEEKLY",
                     available: Iterable[str] | None = None) -> SchedulePicker:
     """Return a schedule picker: name, frequency with just the day field it needs, checks, and a Create button.
-    ``available`` defaults to the checks enabled in the account."""
+    ``available`` defaults to the checks enabled in the account.
+
+    AWS operations:
+    [CreateScheduledAudit](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateScheduledAudit.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     freq = audits.resolve_frequency(frequency)  # a clear error for an unknown frequency
     pool = settings.enabled_checks() if available is None else list(available)
     return SchedulePicker(name, freq, pool)
@@ -317,7 +322,13 @@ class AuditPanel(Panel):
 def start_audit_panel(*, available: Iterable[str] | None = None, timeout: float = 900, poll_interval: float = 2.0,
                       background: bool | None = None) -> AuditPanel:
     """Return the "start audit" panel: enabled checks preselected, Start/Cancel, live progress, results.
-    ``background`` runs the wait in a thread (default: in a notebook only)."""
+    ``background`` runs the wait in a thread (default: in a notebook only).
+
+    AWS operations: [CancelAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_CancelAuditTask.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html).
+    """
     pool = settings.enabled_checks() if available is None else list(available)
     return AuditPanel(pool, timeout, poll_interval, background)
 
@@ -445,7 +456,14 @@ class FindingsExplorer(Panel):
 
 
 def findings_explorer(task_id: str | None = None, *, days: float = 30) -> FindingsExplorer:
-    """Return the findings explorer, showing ``task_id`` (default: the newest finished audit of the last ``days``)."""
+    """Return the findings explorer, showing ``task_id`` (default: the newest finished audit of the last ``days``).
+
+    AWS operations:
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [ListRelatedResourcesForAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_ListRelatedResourcesForAuditFinding.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     explorer = FindingsExplorer(days)
     if task_id is not None:
         audits.describe_audit(task_id)  # fail early, with the fix, for an unknown id
@@ -589,5 +607,12 @@ class MitigationLauncher(Panel):
 
 def mitigation_launcher(task_id: str | None = None, *, poll_interval: float = 1.0,
                         background: bool | None = None) -> MitigationLauncher:
-    """Return the mitigation launcher for an audit's findings (default: the latest finished on-demand audit)."""
+    """Return the mitigation launcher for an audit's findings (default: the latest finished on-demand audit).
+
+    AWS operations:
+    [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [ListAuditTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditTasks.html).
+    """
     return MitigationLauncher(task_id or audits.latest_on_demand_audit(), poll_interval, background)

@@ -53,7 +53,17 @@ class Step:
 
 def course(confirm: bool = False, timeout: float = 900) -> list[Step]:
     """Return the module's steps, in order, sharing their results through a dict (``confirm``: aws mode may change
-    the account; ``timeout``: seconds to wait for the audit and the mitigation task)."""
+    the account; ``timeout``: seconds to wait for the audit and the mitigation task).
+
+    AWS operations:
+    [UpdateAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAccountAuditConfiguration.html),
+    [StartOnDemandAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartOnDemandAuditTask.html),
+    [ListAuditFindings](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditFindings.html),
+    [CreateMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateMitigationAction.html),
+    [StartAuditMitigationActionsTask](https://docs.aws.amazon.com/iot/latest/apireference/API_StartAuditMitigationActionsTask.html),
+    [UpdateCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCertificate.html),
+    among others (``helpers.under_the_hood.show_calls()`` lists every call).
+    """
     ctx: dict[str, Any] = {}
 
     def environment() -> str:
