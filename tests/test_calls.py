@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 from IPython.testing.globalipapp import start_ipython
 
 from helpers import api_reference, audits, calls, findings, fleet, target
@@ -285,3 +286,21 @@ def test_cell_magic_and_toggle_show_the_calls_and_leave_nothing_registered(sandb
     shell.run_cell("target.client('iot').list_things(); None")
     assert "Under the hood" not in capsys.readouterr().out
     assert not calls.recording() and our_handlers(target.client("iot")) == []
+
+
+def test_aws_mode_lines_carry_no_endpoint(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_TARGET", "aws")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    target.clear_client_cache()
+    try:
+        iot = target.client("iot")
+        with Stubber(iot) as stub, record_calls() as log:  # botocore answers in place of AWS: no network
+            stub.add_response("describe_audit_task", {"taskStatus": "COMPLETED"}, {"taskId": "t1"})
+            iot.describe_audit_task(taskId="t1")
+    finally:
+        target.clear_client_cache()
+    assert [c.cli for c in log] == ["aws iot describe-audit-task --task-id t1 --region eu-west-1"]
+    assert not log.sandbox and "export AWS_ACCESS_KEY_ID" not in str(log)
