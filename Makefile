@@ -6,12 +6,19 @@ SANDBOX_PORT ?= 5000
 MQTT_PORT ?= 8883
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
+# Offline install for events: `make wheelhouse` on a connected machine, then `make lab OFFLINE=1` installs from it
+# (and make falls back to it by itself when the package registry does not answer).
+WHEELHOUSE ?= dist/wheelhouse
+OFFLINE ?=
+INSTALL = $(BIN)/python tools/install.py --wheelhouse $(WHEELHOUSE) $(if $(filter-out 0 no false,$(OFFLINE)),--offline)
 
-.PHONY: lab test moto-tests sandbox bench soak images cheatsheet strip clean help
+.PHONY: lab wheelhouse test-offline test moto-tests sandbox bench soak images cheatsheet strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
+	@echo "make wheelhouse  every wheel the lab needs, for installs without network (make lab OFFLINE=1)"
 	@echo "make test     run every test: unit, sandbox conformance, notebooks (nbval), browser"
+	@echo "make test-offline  build the wheelhouse, install it with --no-index into a fresh venv, run 00 there"
 	@echo "make moto-tests  moto's own IoT tests against the sandbox (part of make test; reviewed divergences only)"
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    scale measurements (seeding, audit, mitigation)"
@@ -24,18 +31,25 @@ help:
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(INSTALL) --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(INSTALL) -e .
 	@touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(INSTALL) -e ".[test]"
 	@touch $@ $(VENV)/.runtime
 
 lab: $(VENV)/.runtime
 	$(BIN)/python -m helpers.lab --sandbox-port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT) --lab-port $(LAB_PORT) $(LAB_ARGS)
+
+wheelhouse: | $(BIN)/python
+	$(BIN)/python tools/wheelhouse.py --dest $(WHEELHOUSE)
+
+# slow (minutes, downloads the wheels once): not part of make test
+test-offline: $(VENV)/.test
+	WORKSHOP_OFFLINE_TEST=1 $(BIN)/python -m pytest tests/test_offline_install.py -q -s -p no:nbval -o addopts="" $(PYTEST_ARGS)
 
 # moto's tests/test_iot from the installed moto's source package (cached under $(VENV)/moto-conformance), run with
 # the sandbox installed; make test runs it too (tests/moto_conformance/test_gate.py)
