@@ -49,6 +49,15 @@ def test_a_cell_whose_names_are_defined_runs():
     assert namespace["launcher"] is rows
 
 
+def test_a_cell_with_magics_is_not_second_guessed():
+    shell = InteractiveShell.instance()
+    try:
+        result = shell.run_cell("from helpers.needs import needs\nneeds()\n%time x = 1\nprint(x)")
+        assert result.success, result.error_in_exec
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_after_names_the_cells_to_run():
     with pytest.raises(NeedsEarlierCells, match=r"Fix: run §1 Set up and §3 Preview first \(or Run ▸"):
         needs(after="§1 Set up and §3 Preview", namespace={}, source="mapping")
