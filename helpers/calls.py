@@ -14,6 +14,7 @@ import json
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from . import api_reference
 EVENTS = ("before-parameter-build", "after-call", "after-call-error")
 UNIQUE_ID = "helpers.calls"
 CONTEXT_KEY = "helpers.calls.started"
+SHOWN = 40  # folded calls shown one by one; the rest are counted per operation
 SANDBOX_NOTE = ("The sandbox accepts any credentials: before pasting, `export AWS_ACCESS_KEY_ID=testing "
                 "AWS_SECRET_ACCESS_KEY=testing`.")
 
@@ -101,20 +103,34 @@ class CallLog:
         return folded
 
     def summary(self) -> str:
-        """Return the one-line title: how many calls, which operations."""
+        """Return the one-line title: how many calls, which operations, how long they took together."""
         ops = ", ".join(self.operations()[:6]) + (", …" if len(self.operations()) > 6 else "")
-        return f"Under the hood: {len(self.calls)} AWS API call{'s' if len(self.calls) != 1 else ''}" + (
-            f" ({ops})" if ops else "")
+        seconds = sum(c.seconds for c in self.calls)
+        return (f"Under the hood: {len(self.calls):,} AWS API call{'s' if len(self.calls) != 1 else ''}"
+                + (f" ({ops})" if ops else "") + (f", {seconds:.1f} s" if self.calls else ""))
+
+    def shown(self) -> tuple[list[tuple[Call, int]], str]:
+        """Return the folded calls to show one by one (at most ``SHOWN``) and a line counting the rest by
+        operation (empty when nothing is left out): a fleet of thousands makes thousands of calls."""
+        groups = self.groups()
+        rest = Counter(c.operation for c, n in groups[SHOWN:] for _ in range(n))
+        if not rest:
+            return groups, ""
+        counted = ", ".join(f"{op} ×{n:,}" for op, n in rest.most_common())
+        return groups[:SHOWN], f"… and {sum(rest.values()):,} more calls: {counted}."
 
     def __str__(self) -> str:
         lines = [self.summary()]
-        for i, (call, count) in enumerate(self.groups(), 1):
+        groups, rest = self.shown()
+        for i, (call, count) in enumerate(groups, 1):
             times = f" ×{count}" if count > 1 else ""
             lines.append(f"{i:>3}. {call.service} {call.operation}{times} — {call.status}, "
                          f"{call.seconds * 1000:.0f} ms — {call.doc_url}")
             if call.params:
                 lines.append(f"     params: {_params_text(call.params)}")
             lines.append("     $ " + call.cli.replace("\n", "\n       "))
+        if rest:
+            lines.append(rest)
         if self.sandbox and self.calls:
             lines.append(SANDBOX_NOTE)
         return "\n".join(lines)
@@ -123,7 +139,8 @@ class CallLog:
 
     def _repr_html_(self) -> str:
         items = []
-        for call, count in self.groups():
+        groups, rest = self.shown()
+        for call, count in groups:
             colour = "#1b7f3b" if call.ok else "#b3261e"
             times = f" ×{count}" if count > 1 else ""
             params = (f"<div><code style='white-space:pre-wrap'>{html.escape(_params_text(call.params))}</code></div>"
@@ -134,8 +151,9 @@ class CallLog:
                 f"{html.escape(call.status)}</span>, {call.seconds * 1000:.0f} ms{params}"
                 f"<pre style='margin:0.2em 0 0.6em 0'>$ {html.escape(call.cli)}</pre></li>")
         note = f"<p>{html.escape(SANDBOX_NOTE)}</p>" if self.sandbox and self.calls else ""
+        more = f"<p>{html.escape(rest)}</p>" if rest else ""
         return (f"<details class='under-the-hood'><summary>{html.escape(self.summary())}</summary>"
-                f"<ol>{''.join(items)}</ol>{note}</details>")
+                f"<ol>{''.join(items)}</ol>{more}{note}</details>")
 
 
 def _params_text(params: dict[str, Any]) -> str:

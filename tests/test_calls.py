@@ -304,3 +304,12 @@ def test_aws_mode_lines_carry_no_endpoint(monkeypatch):
         target.clear_client_cache()
     assert [c.cli for c in log] == ["aws iot describe-audit-task --task-id t1 --region eu-west-1"]
     assert not log.sandbox and "export AWS_ACCESS_KEY_ID" not in str(log)
+
+
+def test_a_long_log_shows_the_first_calls_and_counts_the_rest(sandbox):
+    with record_calls() as log:
+        for i in range(calls.SHOWN + 5):
+            sandbox.iot.list_things(maxResults=i + 1)  # distinct requests: nothing folds
+    text, html = str(log), log._repr_html_()
+    assert text.count("$ aws iot list-things") == calls.SHOWN and html.count("<li>") == calls.SHOWN
+    assert "… and 5 more calls: ListThings ×5." in text and "… and 5 more calls: ListThings ×5." in html
