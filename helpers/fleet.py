@@ -575,7 +575,7 @@ def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run
     plan = plan_fleet(devices, seed, run_id)
     require_confirmation(f"Building a fleet of {devices} devices", [
         f"{devices} things named fleet-{run_id}-NNNNN with {len(plan.certs)} certificates (some deliberately weak, "
-        "expiring, revoked or shared)", "4 CA certificates", f"{len(POLICY_DOCUMENTS)} IoT policies (some overly "
+        "old, expiring, revoked or shared)", "4 CA certificates", f"{len(POLICY_DOCUMENTS)} IoT policies (some overly "
         "permissive)", "4 role aliases, 2 Cognito identity pools and their IAM roles",
         *(["real MQTT connections of the shared-certificate and conflicting-client devices"] if connect else []),
         f"cost: Device Defender audits are billed per device per month ({devices} more devices)"], confirm)
@@ -589,7 +589,7 @@ def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run
     fleet_build.create_policies(built, account)
     timings["cas_and_policies"] = time.perf_counter() - t
     t = time.perf_counter()
-    fleet_build.register_devices(built, pki)
+    registration_dated = fleet_build.register_devices(built, pki)
     state.update_run(run_id, certificate_ids=built.certificate_ids)
     timings["devices"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -598,7 +598,8 @@ def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run
     connected = fleet_build.connect_fleet(built, pki) if connect else False
     timings["history"] = time.perf_counter() - t
     built.expected_findings = expected_findings(built, pki, account, crl_published=crl_published,
-                                                connections=connected, logging_on=logging_enabled(), **identities)
+                                                connections=connected, logging_on=logging_enabled(),
+                                                registration_dated=registration_dated, **identities)
     timings["total"] = time.perf_counter() - t0
     built.timings = timings
     return built

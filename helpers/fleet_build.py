@@ -41,19 +41,25 @@ def create_policies(fleet: Fleet, account: str) -> None:
         fleet.policies[kind] = create_policy(policy_name(fleet.run_id, kind), document(prefix), fleet.run_id)
 
 
-def _device_records(fleet: Fleet, pki: FleetPKI) -> list[dict[str, Any]]:
-    """Return the bulk-register records of the fleet's devices."""
+def _device_records(fleet: Fleet, pki: FleetPKI, now: float) -> list[dict[str, Any]]:
+    """Return the bulk-register records of the fleet's devices (old certificates dated ``registered_days_ago``
+    before ``now``, epoch seconds)."""
     out = []
     for d in fleet.plan.devices:
         c = fleet.plan.certs[d.cert]
-        out.append({"thingName": d.thing_name, "attributes": thing_attributes(fleet.run_id, scenario=d.scenario),
-                    "certificatePem": pki.device_certs[d.cert].pem, "certificateStatus": c.status,
-                    "caCertificateId": fleet.ca_certificate_ids[c.issuer], "policyNames": [fleet.policies[d.policy]]})
+        record = {"thingName": d.thing_name, "attributes": thing_attributes(fleet.run_id, scenario=d.scenario),
+                  "certificatePem": pki.device_certs[d.cert].pem, "certificateStatus": c.status,
+                  "caCertificateId": fleet.ca_certificate_ids[c.issuer], "policyNames": [fleet.policies[d.policy]]}
+        if c.registered_days_ago:
+            record["registeredAt"] = now - c.registered_days_ago * 86400
+        out.append(record)
     return out
 
 
-def register_devices(fleet: Fleet, pki: FleetPKI) -> None:
+def register_devices(fleet: Fleet, pki: FleetPKI) -> bool:
     """Create things, certificates and attachments: the sandbox's bulk registration, or one device at a time.
+    Return True when the old certificates carry their planned registration dates (the sandbox), False when they are
+    registered now (AWS dates a certificate when it is registered).
 
     AWS operations: [AttachPolicy](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachPolicy.html),
     [AttachThingPrincipal](https://docs.aws.amazon.com/iot/latest/apireference/API_AttachThingPrincipal.html),
@@ -61,13 +67,17 @@ def register_devices(fleet: Fleet, pki: FleetPKI) -> None:
     [ListCertificates](https://docs.aws.amazon.com/iot/latest/apireference/API_ListCertificates.html),
     [RegisterCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificate.html).
     """
-    records = _device_records(fleet, pki)
+    dated = is_sandbox()
+    records = _device_records(fleet, pki, target_now() if dated else 0.0)
     state.add_resources(fleet.run_id, "things", [r["thingName"] for r in records])
-    if is_sandbox():
+    if dated:
         for chunk in chunks(records, BULK_CHUNK):
             target.sandbox_control("POST", "/_sandbox/iot/bulk-register", {"devices": chunk})
         fleet.certificate_ids = _resolve_certificate_ids({k: c.pem for k, c in pki.device_certs.items()})
     else:
+        if any(c.registered_days_ago for c in fleet.plan.certs.values()):
+            fleet.notes.append("AWS dates a certificate when it is registered, so the fleet's 'old' certificates are "
+                               "new in your account and DEVICE_CERTIFICATE_AGE_CHECK is not expected to flag them.")
         cert_of = {d.thing_name: d.cert for d in fleet.plan.devices}
         ca_pems = {fleet.ca_certificate_ids["root"]: pki.root.pem,
                    fleet.ca_certificate_ids["intermediate"]: pki.intermediate.pem}
@@ -81,6 +91,7 @@ def register_devices(fleet: Fleet, pki: FleetPKI) -> None:
             _register_one_device(r, registered[key][1])
         fleet.certificate_ids = {k: v[0] for k, v in registered.items()}
     state.add_resources(fleet.run_id, "certificates", sorted(set(fleet.certificate_ids.values())))
+    return dated
 
 
 def _register_one_certificate(pem: str, ca_pem: str, status: str) -> tuple[str, str]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Callable, Iterable
 
 from . import certs
 from .errors import WorkshopError
 from .fleet_base import PERMISSIVE_POLICY
-from .spec.checks import CHECK_NAMES
+from .spec.checks import CHECK_NAMES, CONFIG_DEFAULTS
 
 MIN_FLEET = 40
+OLD_MIN_DAYS = 400  # old certificates are at least this old: past DEVICE_CERTIFICATE_AGE_CHECK's default of 365
+AGE_THRESHOLD_DAYS = CONFIG_DEFAULTS["CERT_AGE_THRESHOLD_IN_DAYS"][0]  # the ground truth assumes the default
 
 
 @dataclass
@@ -40,6 +43,7 @@ class CertPlan:
     days: float = 365
     weak: str = ""  # "", "debian" or "roca"
     revoked: bool = False
+    registered_days_ago: float = 0  # > 0: imported from elsewhere, registered that long ago (sandbox only)
 
 
 @dataclass
@@ -173,6 +177,9 @@ def plan_fleet(devices: int, seed: int, run_id: str) -> FleetPlan:
         add("permissive-policy", CertPlan(f"permissive-{p}", "root"),
             policy=PERMISSIVE_KINDS[p % len(PERMISSIVE_KINDS)])
     add("misconfigured-policy", CertPlan("misconfigured-0", "root"), policy="misconfigured")
+    for o in range(count(0.01)):  # imported from an older fleet, past the age check's default 365 days
+        add("old-certificate", CertPlan(f"old-{o}", "root", registered_days_ago=rng.randint(OLD_MIN_DAYS, 900)))
+    add("old-inactive", CertPlan("old-inactive", "root", status="INACTIVE", registered_days_ago=OLD_MIN_DAYS))
     remaining = devices - len(plan.devices)
     if remaining < 0:
         raise WorkshopError(f"Seed {seed} needs more than {devices} devices for its scenarios.",
@@ -210,7 +217,12 @@ def make_pki(plan: FleetPlan) -> FleetPKI:
     for c in plan.certs.values():
         public_key = {"debian": certs.debian_weak_public_key(),
                       "roca": certs.roca_private_key(plan.seed).public_key()}.get(c.weak)
-        issued[c.key] = certs.issue(c.key, issuers[c.issuer], public_key=public_key, days=c.days)
+        if c.registered_days_ago:  # issued a day before it was registered, valid for two more years
+            start = certs.utcnow() - timedelta(days=c.registered_days_ago + 1)
+            issued[c.key] = certs.issue(c.key, issuers[c.issuer], public_key=public_key, not_before=start,
+                                        days=c.registered_days_ago + 1 + 730)
+        else:
+            issued[c.key] = certs.issue(c.key, issuers[c.issuer], public_key=public_key, days=c.days)
     return FleetPKI(root, intermediate, expiring, weak, issued)
 
 
@@ -294,12 +306,14 @@ def fleet_sessions(fleet: Fleet, now: float) -> list[dict[str, Any]]:
 
 # -- the ground truth -------------------------------------------------------------------------------------------------
 def expected_findings(fleet: Fleet, pki: FleetPKI, account: str, *, crl_published: bool, connections: bool,
-                      logging_on: bool, aliases: dict[str, tuple[str, set[str]]], pools: dict[str, tuple[str, bool]]
-                      ) -> dict[str, list[dict[str, Any]]]:
+                      logging_on: bool, aliases: dict[str, tuple[str, set[str]]], pools: dict[str, tuple[str, bool]],
+                      registration_dated: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Return, for every audit check, the resource identifiers an audit of the fleet must flag (its ground truth).
 
-    Derived from the plan, not from the audit: which certificates are shared, expiring, weak, revoked; which client
-    ids conflict; which policies, role aliases and pools grant too much; whether logging is off.
+    Derived from the plan, not from the audit: which certificates are shared, expiring, weak, revoked or old; which
+    client ids conflict; which policies, role aliases and pools grant too much; whether logging is off. Old
+    certificates count only when their registration dates were applied (``registration_dated``: the sandbox's bulk
+    registration; AWS dates a certificate when it is registered) and at the age check's default threshold.
     """
 
     plan, ids = fleet.plan, fleet.certificate_ids
@@ -346,7 +360,9 @@ def expected_findings(fleet: Fleet, pki: FleetPKI, account: str, *, crl_publishe
             out["AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK"].append({"cognitoIdentityPoolId": pool_id})
     if not logging_on:
         out["LOGGING_DISABLED_CHECK"] = [{"account": account}]
-    # DEVICE_CERTIFICATE_AGE_CHECK: every certificate was registered just now (threshold >= 30 days): none.
+    if registration_dated:
+        out["DEVICE_CERTIFICATE_AGE_CHECK"] = device(
+            k for k in active if plan.certs[k].registered_days_ago >= AGE_THRESHOLD_DAYS)
     return out
 
 

@@ -172,6 +172,9 @@ def run_checks(task: AuditTask, snap: Snapshot, role_arn: str | None, enabled: C
             log.exception("check %s failed", name)
             detail.update(checkRunStatus="FAILED", message=f"The sandbox could not evaluate {name}: {exc!r}")
             continue
+        if result.waiting_for_data is not None:
+            detail.update(checkRunStatus="WAITING_FOR_DATA_COLLECTION", message=result.waiting_for_data)
+            continue
         found = [AuditFinding(task, name, f, snap.now, is_suppressed(name, f.resource_identifier, snap.now))
                  for f in result.findings]
         findings.extend(found)

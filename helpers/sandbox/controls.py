@@ -234,7 +234,7 @@ def _register_bulk(app: ControlApp) -> None:
         account, region = _scope(request)
         backend = _backend(request)
         with backend.lock:
-            return _call(lambda: register_devices(iot_backends[account][region], body.get("devices")))
+            return _call(lambda: register_devices(iot_backends[account][region], body.get("devices"), backend.now()))
 
 
 def _register_faults(app: ControlApp) -> None:

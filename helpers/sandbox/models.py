@@ -49,8 +49,8 @@ from .locking import STATE_LOCK
 from .mitigation import role_problem as mitigation_role_problem
 from .mitigation_effects import EFFECTS, ActionFailed, EffectContext
 from .scheduling import UNSET, ScheduledAudit, next_run, validate_name, validate_schedule
-from .snapshot import (Connection, CrlInfo, DefenderState, LoggingState, Snapshot, ca_certificates, iam_roles,
-                       take_snapshot)
+from .snapshot import (Connection, CrlInfo, DataCollection, DefenderState, LoggingState, Snapshot, ca_certificates,
+                       iam_roles, take_snapshot)
 from .validation import check_name_error, validate_role_arn, validated_tags
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class DeviceDefenderBackend(BaseBackend):
         self.notification_targets: dict[str, dict[str, Any]] = {}
         self.check_configs: dict[str, AuditCheckConfiguration] = {}
         self.configured = False
+        self.check_enabled_at: dict[str, float] = {}  # check -> when it was last enabled (sandbox epoch seconds)
+        self.check_data_from: dict[str, float] = {}  # check -> when it was last disabled: older data is deleted
         self.scheduled_audits: dict[str, ScheduledAudit] = {}
         self.connections: list[ConnectionEvent] = []
         self.audit_tasks: dict[str, AuditTask] = {}
@@ -165,6 +167,7 @@ class DeviceDefenderBackend(BaseBackend):
                 current = self.check_configs.get(name)
                 if current is not None and not cfg.configuration:
                     cfg.configuration = current.configuration if cfg.enabled else {}
+                self._track_data_collection(name, bool(current and current.enabled), cfg.enabled)
                 self.check_configs[name] = cfg
             self.configured = True
 
@@ -180,8 +183,19 @@ class DeviceDefenderBackend(BaseBackend):
             self.scheduled_audits.clear()
             self.role_arn = None
             self.notification_targets = {}
+            for name, cfg in self.check_configs.items():
+                self._track_data_collection(name, cfg.enabled, False)
             self.check_configs = {}
             self.configured = False
+
+    def _track_data_collection(self, name: str, was_enabled: bool, enabled: bool) -> None:
+        """Note when a check starts collecting data (enabled) and when its collected data is deleted (disabled)."""
+        now = self.now().timestamp()
+        if enabled and not was_enabled:
+            self.check_enabled_at[name] = now
+        elif was_enabled and not enabled:
+            self.check_enabled_at.pop(name, None)
+            self.check_data_from[name] = now
 
     def enabled_checks(self) -> set[str]:
         """Return the names of the enabled checks."""
@@ -625,14 +639,16 @@ class DeviceDefenderBackend(BaseBackend):
     def defender_state(self) -> DefenderState:
         """Return a copy of what the audit checks read from this backend (call it holding the lock)."""
         return DefenderState(
-            connections=tuple(Connection(e.client_id, e.certificate_id, e.connected_at, e.disconnected_at, e.source_ip)
-                              for e in self.connections),
+            connections=tuple(Connection(e.client_id, e.certificate_id, e.connected_at, e.disconnected_at, e.source_ip,
+                                         e.recorded_at) for e in self.connections),
             crls=tuple(self.crls), logging=LoggingState(v1=self.logging_v1, v2=self.logging_v2),
             pool_roles=pool_roles(self.account_id, self.region_name), pool_last_connected=dict(self.pool_activity),
             role_alias_usage={arn: dict(usage) for arn, usage in self.role_alias_usage.items()},
             expiration_threshold_days=self.config_value("DEVICE_CERTIFICATE_EXPIRING_CHECK",
                                                         "CERT_EXPIRATION_THRESHOLD_IN_DAYS"),
-            age_threshold_days=self.config_value("DEVICE_CERTIFICATE_AGE_CHECK", "CERT_AGE_THRESHOLD_IN_DAYS"))
+            age_threshold_days=self.config_value("DEVICE_CERTIFICATE_AGE_CHECK", "CERT_AGE_THRESHOLD_IN_DAYS"),
+            data_collection={name: DataCollection(self.check_enabled_at.get(name), self.check_data_from.get(name, 0.0))
+                             for name in set(self.check_enabled_at) | set(self.check_data_from)})
 
     def publish_crl(self, data: str | bytes) -> CrlInfo:
         """Verify and store a CRL issued by a registered CA certificate; return what it revokes."""
@@ -889,6 +905,9 @@ class DeviceDefenderBackend(BaseBackend):
         known = set(iot_backends[self.account_id][self.region_name].certificates)
         parsed = parse_connection_events(events, known)
         with self.lock:
+            recorded_at = self.now().timestamp()
+            for event in parsed:
+                event.recorded_at = recorded_at
             self.connections.extend(parsed)
             return len(self.connections)
 
@@ -981,15 +1000,16 @@ devicedefender_backends = BackendDict(DeviceDefenderBackend, "iot")
 class ConnectionEvent:
     """One MQTT session of a device: who connected, with which certificate, when, from where."""
 
-    __slots__ = ("client_id", "certificate_id", "connected_at", "disconnected_at", "source_ip")
+    __slots__ = ("client_id", "certificate_id", "connected_at", "disconnected_at", "source_ip", "recorded_at")
 
     def __init__(self, client_id: str, certificate_id: str, connected_at: float,
-                 disconnected_at: float | None, source_ip: str) -> None:
+                 disconnected_at: float | None, source_ip: str, recorded_at: float = 0.0) -> None:
         self.client_id = client_id
         self.certificate_id = certificate_id
         self.connected_at = connected_at
         self.disconnected_at = disconnected_at
         self.source_ip = source_ip
+        self.recorded_at = recorded_at  # sandbox time Device Defender received it (set by record_connections)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -114,13 +114,24 @@ class RoleAliasInfo:
 
 @dataclass(frozen=True)
 class Connection:
-    """One MQTT session (epoch seconds; ``disconnected_at`` None while still connected)."""
+    """One MQTT session (epoch seconds; ``disconnected_at`` None while still connected; ``recorded_at``: when Device
+    Defender received it, which for imported or backdated history is later than the session)."""
 
     client_id: str
     certificate_id: str
     connected_at: float
     disconnected_at: float | None
     source_ip: str
+    recorded_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataCollection:
+    """A check's data collection (epoch seconds): AWS starts collecting when a check is enabled and deletes what it
+    collected when the check is disabled (botocore UpdateAccountAuditConfiguration)."""
+
+    enabled_at: float | None = None  # when the check was last enabled (None: not known to the sandbox)
+    data_from: float = 0.0  # sessions recorded before this were deleted when the check was last disabled
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,8 @@ class Snapshot:
     # per-check thresholds in days, from the audit configuration
     expiration_threshold_days: int = 30
     age_threshold_days: int = 365
+    # check name -> its data collection, for the checks that read collected data (connection history)
+    data_collection: Mapping[str, DataCollection] = field(default_factory=dict)
 
     @staticmethod
     def on_demand_window(now: datetime) -> tuple[float, float]:
@@ -190,6 +203,7 @@ class DefenderState:
     role_alias_usage: Mapping[str, Mapping[str, datetime]] = field(default_factory=dict)  # alias ARN -> service -> when
     expiration_threshold_days: int = 30
     age_threshold_days: int = 365
+    data_collection: Mapping[str, DataCollection] = field(default_factory=dict)
 
 
 def take_snapshot(account: str, region: str, now: datetime, window: tuple[float, float],
@@ -227,4 +241,5 @@ def take_snapshot(account: str, region: str, now: datetime, window: tuple[float,
         roles=iam_roles(account), cognito_pools=pools, role_aliases=aliases, connections=list(state.connections),
         logging=state.logging, window_start=window[0], window_end=window[1],
         expiration_threshold_days=state.expiration_threshold_days, age_threshold_days=state.age_threshold_days,
+        data_collection=dict(state.data_collection),
     )

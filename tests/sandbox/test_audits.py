@@ -152,9 +152,11 @@ def test_module_audit_finds_shared_certificate_and_logging(audit_env):
 def test_connections_in_the_last_two_hours_or_older_than_31_days_are_ignored(sandbox):
     iot = sandbox.iot
     configure_audit(iot, sandbox.client("iam"), [SHARED])
-    recent, old = register_cert(iot), register_cert(iot)
-    sb.record_connections(shared_sessions(recent, hours_ago=1) + shared_sessions(old, hours_ago=32 * 24))
+    recent, old, solo = register_cert(iot), register_cert(iot), register_cert(iot)
+    sb.record_connections(shared_sessions(recent, hours_ago=1) + shared_sessions(old, hours_ago=32 * 24)
+                          + shared_sessions(solo, clients=("Solo",)))  # one device in the window: the check has data
     _, task = run_audit(iot, [SHARED])
+    assert task["auditDetails"][SHARED]["checkRunStatus"] == "COMPLETED_COMPLIANT"
     assert task["auditDetails"][SHARED]["nonCompliantResourcesCount"] == 0
 
 

@@ -26,6 +26,7 @@ class CheckResult:
 
     total_resources: int
     findings: list[Finding] = field(default_factory=list)
+    waiting_for_data: str | None = None  # why the check has no data to judge yet (WAITING_FOR_DATA_COLLECTION)
 
 
 CheckFunction = Callable[[Snapshot], CheckResult]

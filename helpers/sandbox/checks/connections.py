@@ -1,10 +1,22 @@
-"""Checks on MQTT connection history: a certificate shared by concurrent devices, client ids that collide."""
+"""Checks on MQTT connection history: a certificate shared by concurrent devices, client ids that collide.
+
+Both read data Device Defender collects (botocore UpdateAccountAuditConfiguration: "Some data collection might start
+immediately when certain checks are enabled. When a check is disabled, any data collected so far in relation to the
+check is deleted"; the audit-checks guide: results may not be available for some time after enabling). So:
+
+* A session recorded before the check was last disabled is not the check's data (deleted with it).
+* The check reports WAITING_FOR_DATA_COLLECTION when it was enabled after the end of the audit's look-back window
+  (live collection cannot have seen any of it: AWS reads sessions older than 2 hours) and holds no session in the
+  window. Recorded history (the sandbox's connections control: imported or backdated sessions) counts as collected
+  data whenever it was recorded, so a fleet seeded before its checks were enabled is audited at once (choice).
+"""
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from datetime import datetime, timezone
 
-from ..snapshot import Connection, Snapshot
+from ..snapshot import Connection, DataCollection, Snapshot
 from .base import CheckResult, Finding
 
 INF = float("inf")
@@ -15,11 +27,31 @@ def _ms(seconds: float) -> str:
     return str(int(seconds * 1000))
 
 
-def _in_window(snap: Snapshot) -> list[Connection]:
-    """Return the sessions that overlap the audit's look-back window."""
+SHARED_CHECK = "DEVICE_CERTIFICATE_SHARED_CHECK"
+CLIENT_IDS_CHECK = "CONFLICTING_CLIENT_IDS_CHECK"
+
+
+def _in_window(snap: Snapshot, check: str) -> list[Connection]:
+    """Return the sessions of ``check``'s collected data that overlap the audit's look-back window."""
     start, end = snap.window_start, snap.window_end
-    return [c for c in snap.connections
-            if c.connected_at <= end and (c.disconnected_at is None or c.disconnected_at >= start)]
+    data_from = snap.data_collection.get(check, DataCollection()).data_from
+    return [c for c in snap.connections if c.recorded_at >= data_from
+            and c.connected_at <= end and (c.disconnected_at is None or c.disconnected_at >= start)]
+
+
+def waiting_for_data(snap: Snapshot, check: str, sessions: list[Connection]) -> str | None:
+    """Return why ``check`` has nothing to judge yet (enabled after the window ended, no session in it), or None."""
+    enabled_at = snap.data_collection.get(check, DataCollection()).enabled_at
+    if sessions or enabled_at is None or enabled_at <= snap.window_end:
+        return None
+    return (f"Data collection for {check} started when it was enabled ({_iso(enabled_at)}), after the end of this "
+            f"audit's connection look-back window ({_iso(snap.window_end)}), and no session in the window was "
+            "recorded: audits that start more than 2 hours after enabling have data.")
+
+
+def _iso(seconds: float) -> str:
+    """Return epoch seconds as an ISO 8601 UTC time."""
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
 
 
 def _overlapping(sessions: list[Connection], distinct_clients: bool) -> bool:
@@ -44,8 +76,12 @@ def _session_info(c: Connection) -> dict[str, str]:
 def device_certificate_shared(snap: Snapshot) -> CheckResult:
     """Return the audited certificates that several devices (client ids) used concurrently in the window."""
     audited = {c.certificate_id for c in snap.certificates if c.audited}
+    sessions_in_window = _in_window(snap, SHARED_CHECK)
+    waiting = waiting_for_data(snap, SHARED_CHECK, sessions_in_window)
+    if waiting is not None:
+        return CheckResult(0, waiting_for_data=waiting)
     by_cert: dict[str, list[Connection]] = defaultdict(list)
-    for c in _in_window(snap):
+    for c in sessions_in_window:
         if c.certificate_id in audited:
             by_cert[c.certificate_id].append(c)
     findings = []
@@ -66,8 +102,12 @@ def device_certificate_shared(snap: Snapshot) -> CheckResult:
 
 def conflicting_client_ids(snap: Snapshot) -> CheckResult:
     """Return the client ids used by overlapping connections (each new one knocks the previous one off)."""
+    sessions_in_window = _in_window(snap, CLIENT_IDS_CHECK)
+    waiting = waiting_for_data(snap, CLIENT_IDS_CHECK, sessions_in_window)
+    if waiting is not None:
+        return CheckResult(0, waiting_for_data=waiting)
     by_client: dict[str, list[Connection]] = defaultdict(list)
-    for c in _in_window(snap):
+    for c in sessions_in_window:
         by_client[c.client_id].append(c)
     findings = []
     for client_id in sorted(by_client):
