@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from helpers import settings, tables
+from helpers.cleanup import CleanupReport, Item
+from helpers.target import Banner
 from tests.notebook_runs import ROOT
 
 ROLE = "arn:aws:iam::123456789012:role/IoTMitigationRole"
@@ -62,3 +64,22 @@ def test_importing_the_helpers_in_a_kernel_sets_the_display_options(kernel, expe
             "print(pd.get_option('display.max_colwidth'), pd.get_option('display.max_columns'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith(expected), done.stderr  # outside a kernel: pandas' defaults stay
+
+
+def shown_results() -> list[object]:
+    """Return one of each helper result class a notebook shows as a cell's last expression (other than tables,
+    widgets and figures)."""
+    return [Banner("sandbox", [("endpoint", "http://127.0.0.1:5000")], "no cost"),
+            settings.Outcome("SNS alerts on", ["Audits publish to BadDevices."]),
+            settings.Validation([settings.Requirement("audit role is set", True, "IoTAuditRole")]),
+            settings.RoleReport(ROLE, exists=True, trusted=True),
+            CleanupReport([Item("things", "SensorDevice01", "m2x")], ["m2x"])]
+
+
+@pytest.mark.parametrize("result", shown_results(), ids=lambda r: type(r).__name__)
+def test_every_result_a_notebook_shows_has_a_readable_form(result):
+    text = repr(result)
+    assert not text.startswith(f"{type(result).__name__}("), text
+    html_form = getattr(result, "_repr_html_", None)
+    if html_form is not None:
+        assert f"{type(result).__name__}(" not in html_form()
