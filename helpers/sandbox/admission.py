@@ -94,6 +94,7 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 def _refuse(service: str, operation: str | None, protocol: str, message: str, status: int | None = None,
             code: str | None = None) -> Refusal:
+    """Return the AWS-shaped refusal of an invalid request (the operation's validation error unless given)."""
     default_code, default_status = validation_error(service, operation, protocol)
     return aws_error(protocol or "json", status or default_status, code or default_code, message)
 

@@ -35,7 +35,9 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _parse_int(limits: Limits) -> Any:
+    """Return a parse_int hook refusing integers longer than the limit (before int() sees them)."""
     def parse(text: str) -> int:
+        """Return the integer ``text`` spells, or refuse it."""
         if len(text.lstrip("-")) > limits.max_int_digits:
             raise JsonBodyError(f"An integer has {len(text.lstrip('-'))} digits; at most {limits.max_int_digits} "
                                 "are accepted.")
@@ -45,6 +47,7 @@ def _parse_int(limits: Limits) -> Any:
 
 
 def _parse_float(text: str) -> float:
+    """Return the float ``text`` spells, or refuse it when it overflows to infinity."""
     value = float(text)
     if not math.isfinite(value):
         raise JsonBodyError(f"The number {text[:40]} is out of range: send a finite number.")

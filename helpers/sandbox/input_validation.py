@@ -64,10 +64,12 @@ class _Walker:
         self.beyond_model = beyond_model
 
     def fail(self, value: Any, where: str, constraint: str) -> None:
+        """Record that ``value`` at ``where`` breaks ``constraint``."""
         shown = "null" if value is None else f"'{_shown(value)}'"
         self.problems.append(f"Value {shown} at '{where}' failed to satisfy constraint: Member {constraint}")
 
     def walk(self, shape: Shape, value: Any, where: str) -> None:
+        """Check ``value`` against ``shape`` (handlers by type name; types without one are not checked)."""
         if len(self.problems) >= MAX_PROBLEMS:
             return
         handler = getattr(self, f"_{shape.type_name}", None)
@@ -75,6 +77,7 @@ class _Walker:
             handler(shape, value, where)
 
     def _structure(self, shape: Any, value: Any, where: str) -> None:
+        """Check an object: its type, required members, and each known member."""
         if getattr(shape, "is_document_type", False) or shape.metadata.get("document"):
             return
         if not isinstance(value, dict):
@@ -91,6 +94,7 @@ class _Walker:
             self.fail(value, where, "must set exactly one member")
 
     def _list(self, shape: Any, value: Any, where: str) -> None:
+        """Check a list: its type, length, and each item."""
         if not isinstance(value, list):
             self.fail(value, where, "must be a list")
             return
@@ -102,6 +106,7 @@ class _Walker:
                 self.walk(shape.member, item, f"{where}.{i + 1}")
 
     def _map(self, shape: Any, value: Any, where: str) -> None:
+        """Check a map: its type, size, and each key and value."""
         if not isinstance(value, dict):
             self.fail(value, where, "must be an object (a map)")
             return
@@ -114,6 +119,7 @@ class _Walker:
                 self.walk(shape.value, item, f"{where}.{key}")
 
     def _size(self, shape: Any, value: Any, where: str) -> None:
+        """Check the min/max length of a string, list or map."""
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and len(value) < low:
             self.fail(value, where, f"must have length greater than or equal to {low}")
@@ -121,6 +127,7 @@ class _Walker:
             self.fail(value, where, f"must have length less than or equal to {high}")
 
     def _string(self, shape: Any, value: Any, where: str) -> None:
+        """Check a string: type, length, then enum and pattern (values AWS takes beyond the model pass)."""
         if not isinstance(value, str):
             self.fail(value, where, "must be a string")
             return
@@ -138,6 +145,7 @@ class _Walker:
             self.fail(value, where, f"must satisfy regular expression pattern: {pattern}")
 
     def _number(self, shape: Any, value: Any, where: str, whole: bool) -> None:
+        """Check a number (text from a URI or query is converted first): type, finiteness, range."""
         if isinstance(value, Text):
             text = value.strip()
             if not (INT_TEXT if whole else FLOAT_TEXT).fullmatch(text):
@@ -160,26 +168,31 @@ class _Walker:
             self.fail(value, where, f"must have value less than or equal to {high}")
 
     def _integer(self, shape: Any, value: Any, where: str) -> None:
+        """Check a whole number."""
         self._number(shape, value, where, whole=True)
 
     _long = _short = _byte = _integer
 
     def _float(self, shape: Any, value: Any, where: str) -> None:
+        """Check a number that may have a fraction."""
         self._number(shape, value, where, whole=False)
 
     _double = _float
 
     def _boolean(self, shape: Any, value: Any, where: str) -> None:
+        """Check a boolean (true or false as text from a URI or query)."""
         if isinstance(value, Text) and value.lower() in ("true", "false"):
             return
         if not isinstance(value, bool):
             self.fail(value, where, "must be a boolean (true or false)")
 
     def _timestamp(self, shape: Any, value: Any, where: str) -> None:
+        """Check a timestamp: epoch seconds or ISO 8601 within the years 1970 to 9999."""
         if not _is_timestamp(value):
             self.fail(value, where, "must be a timestamp: epoch seconds, or ISO 8601 such as 2024-01-31T12:00:00Z")
 
     def _blob(self, shape: Any, value: Any, where: str) -> None:
+        """Check binary data: base64 text in a JSON body."""
         if isinstance(value, Text):
             return  # a payload or header blob travels as it is
         if not isinstance(value, str):

@@ -64,6 +64,7 @@ class _TextQueryParser(QueryParser):
     """moto's query-protocol parser, keeping scalars as Text instead of converting them (int("x") would raise)."""
 
     def _as_text(self, shape: Any, node: Any, prefix: str = "") -> Any:
+        """Return the raw text at ``prefix`` (UNDEFINED when absent), marked as Text."""
         value = self._default_handle(shape, node, prefix)
         return value if value is UNDEFINED or not isinstance(value, str) else Text(value)
 
@@ -85,6 +86,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def _decoded_text(body: bytes) -> str:
+    """Return ``body`` as text, or raise ParamsError when it is not UTF-8."""
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,6 +109,7 @@ def _label_regex(request_uri: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
 
 
 def _labels(operation: OperationModel, path: str) -> dict[str, str]:
+    """Return the URI labels of ``path`` by name, percent-decoded (empty when the path does not fit)."""
     match, names = _label_regex(operation.http["requestUri"])
     found = match.match(path)
     if found is None:
@@ -115,6 +118,7 @@ def _labels(operation: OperationModel, path: str) -> dict[str, str]:
 
 
 def _rest_json(operation: OperationModel, raw: RawRequest) -> dict[str, Any]:
+    """Return the parameters of a rest-json request: labels, query string, headers, then the body."""
     shape = operation.input_shape
     params: dict[str, Any] = {}
     if shape is None:
@@ -153,6 +157,7 @@ def _rest_json(operation: OperationModel, raw: RawRequest) -> dict[str, Any]:
 
 
 def _json(operation: OperationModel, raw: RawRequest) -> dict[str, Any]:
+    """Return the parameters of a json-protocol request: the members of its JSON body."""
     shape = operation.input_shape
     body = _json_object(raw.body)
     if shape is None:
@@ -162,6 +167,7 @@ def _json(operation: OperationModel, raw: RawRequest) -> dict[str, Any]:
 
 
 def _query(operation: OperationModel, raw: RawRequest) -> dict[str, Any]:
+    """Return the parameters of a query-protocol request: its form fields and query string, as Text."""
     values = {k: v[0] for k, v in raw.query.items()}
     if raw.form and raw.body:
         try:

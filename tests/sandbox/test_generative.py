@@ -1,6 +1,7 @@
 """Generative hardening: requests built by hypothesis from the botocore model of every Device Defender operation
-(and the IoT operations the sandbox adds to moto or wraps), and from the ``/_sandbox/`` controls, mostly well-typed values with wild JSON mixed in. Oracles, for every request:
-no HTTP 500, no HTML, a refused request changes no state, and ``/_sandbox/health`` answers within 100 ms.
+(and the IoT operations the sandbox adds to moto or wraps), and from the ``/_sandbox/`` controls, mostly well-typed
+values with wild JSON mixed in. Oracles, for every request: no HTTP 500, no HTML, a refused request changes no state,
+and ``/_sandbox/health`` answers within 100 ms.
 
 CI runs a bounded, derandomized run (about a minute). ``make soak`` runs a long random one (SANDBOX_SOAK_EXAMPLES,
 SANDBOX_SOAK_SEED) that records every failure instead of stopping at the first, and writes a summary to
@@ -48,6 +49,7 @@ CONTROL_KEYS = ["events", "crl", "devices", "advanceSeconds", "maxPageSize", "fo
 
 @lru_cache(maxsize=1)
 def iot_model() -> Any:
+    """Return botocore's IoT service model."""
     return botocore.session.get_session().get_service_model("iot")
 
 
@@ -168,6 +170,7 @@ class Oracle:
     baseline: Any = None
 
     def fail(self, kind: str, detail: str) -> None:
+        """Fail now (CI), or count the failure by ``kind`` and keep one example (soak)."""
         if self.strict:
             pytest.fail(f"{kind}: {detail}")
         self.failures[kind] += 1
@@ -222,6 +225,7 @@ def oracle(sandbox_server: SandboxServer) -> Iterator[Oracle]:
 
 
 def _write_summary(found: Oracle) -> None:
+    """Write the run's counts and failures to test-artifacts and print one line."""
     ARTIFACTS.mkdir(exist_ok=True)
     summary = {"requests": found.requests, "refused": found.refused, "failures": dict(found.failures),
                "examples": found.examples, "soak": SOAK}
@@ -230,6 +234,7 @@ def _write_summary(found: Oracle) -> None:
 
 
 def _settings(examples: int) -> Any:
+    """Return hypothesis settings for ``examples`` examples: derandomized in CI, random in a soak."""
     return settings(max_examples=examples, deadline=None, database=None, derandomize=not SOAK,
                     suppress_health_check=list(HealthCheck), print_blob=True)
 
