@@ -83,9 +83,19 @@ def _calls_line_magic(line: str) -> str:
     return under_the_hood(word == "on")
 
 
+class CellFailed(Exception):
+    """The cell under ``%%calls`` raised; its traceback is already shown above."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a second traceback
+        return [str(self)]
+
+
 def _calls_cell_magic(line: str, cell: str) -> None:
     with show_calls():
-        get_ipython().run_cell(cell)
+        result = get_ipython().run_cell(cell)
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:  # fail this cell too, so that "run all" and nbval stop here
+        raise CellFailed(f"The cell raised {type(error).__name__} (traceback above).")
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
 from helpers import api_reference, audits, calls, findings, fleet, target
@@ -272,8 +273,13 @@ def test_cli_lines_run_in_the_aws_cli_and_answer_the_same_shape(sandbox):
 
 
 # -- in IPython ------------------------------------------------------------------------------------------------------
+def ipython() -> Any:
+    """Return the test IPython shell (one per process: started the first time)."""
+    return start_ipython() or get_ipython()
+
+
 def test_cell_magic_and_toggle_show_the_calls_and_leave_nothing_registered(sandbox, capsys):
-    shell = start_ipython()
+    shell = ipython()
     shell.run_cell("%load_ext helpers.under_the_hood")
     shell.run_cell("from helpers import target")
     shell.run_cell("%%calls\ntarget.client('iot').list_things()")
@@ -286,6 +292,16 @@ def test_cell_magic_and_toggle_show_the_calls_and_leave_nothing_registered(sandb
     shell.run_cell("target.client('iot').list_things(); None")
     assert "Under the hood" not in capsys.readouterr().out
     assert not calls.recording() and our_handlers(target.client("iot")) == []
+
+
+def test_a_failing_cell_under_the_magic_fails_and_still_shows_its_calls(sandbox, capsys):
+    shell = ipython()
+    shell.run_cell("%load_ext helpers.under_the_hood")
+    result = shell.run_cell("%%calls\nfrom helpers import target\ntarget.client('iot').describe_thing(thingName='nope')")
+    assert type(result.error_in_exec).__name__ == "CellFailed"
+    out = capsys.readouterr()
+    assert "404 ResourceNotFoundException" in out.out and "ResourceNotFoundException" in out.err + out.out
+    assert not calls.recording()
 
 
 def test_aws_mode_lines_carry_no_endpoint(monkeypatch):
