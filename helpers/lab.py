@@ -192,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url = wait_for_lab(lab, lab_log)
         if sandbox_log is not None and lab_log is not None:
-            print(f"Logs: {_relative(Path(sandbox_log.name))} (sandbox requests), {_relative(lab_log)} (JupyterLab); "
-                  "`make lab LAB_ARGS=--verbose` shows them here.")
+            requests = f"{_relative(Path(sandbox_log.name))} (sandbox requests), " if sandbox is not None else ""
+            print(f"Logs: {requests}{_relative(lab_log)} (JupyterLab); `make lab LAB_ARGS=--verbose` shows them "
+                  "here.")
         print(f"Stop with Ctrl-C. JupyterLab, with 00-start-here open:\n    {url}", flush=True)
         return lab.wait()
     except KeyboardInterrupt:
