@@ -38,10 +38,11 @@ class Admitted:
 
 
 def known_regions(service: str) -> frozenset[str]:
-    """Return the regions where ``service`` exists in any partition (for global services: every region, where
-    clients sign them). ``aws-global`` is no signing region, and the sandbox has no backend for it."""
-    regions = service_regions(service)
-    return regions if service == "iot" else (regions | service_regions("ec2")) - {"aws-global"}
+    """Return the regions where the sandbox answers ``service``: where botocore knows it (moto builds a backend for
+    exactly those), or every region for a global service botocore lists none for (IAM: clients sign it with any
+    region). ``aws-global`` is no signing region, and no backend serves it."""
+    regions = service_regions(service) or service_regions("ec2")
+    return regions - {"aws-global"}
 
 
 def region_problem(request: ApiRequest) -> str | None:

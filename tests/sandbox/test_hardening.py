@@ -298,3 +298,13 @@ def test_an_exception_inside_moto_is_an_aws_shaped_error(sb: SimpleNamespace, mo
     monkeypatch.setattr(IoTResponse, "list_thing_types", broken)
     reply = signed(sb.endpoint, "iot", "GET", "/thing-types")
     refused(reply, 500, "InternalFailureException", "ListThingTypes")
+
+
+def test_a_region_where_the_service_has_no_backend(sb: SimpleNamespace) -> None:
+    """cognito-identity has no backend in cn-northwest-1 (botocore lists no such endpoint): refused, not a KeyError."""
+    reply = signed(sb.endpoint, "cognito-identity", "POST", "/", {"MaxResults": 5}, region="cn-northwest-1",
+                   headers={"X-Amz-Target": "AWSCognitoIdentityService.ListIdentityPools"})
+    refused(reply, needle="cn-northwest-1")
+    ok = signed(sb.endpoint, "cognito-identity", "POST", "/", {"MaxResults": 5}, region="eu-west-1",
+                headers={"X-Amz-Target": "AWSCognitoIdentityService.ListIdentityPools"})
+    assert ok.status == 200, ok.body
