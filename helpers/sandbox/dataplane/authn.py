@@ -59,17 +59,28 @@ class Authenticator:
         self._known: set[tuple[str, str, str]] = set()
         self._by_fingerprint: dict[str, list[RegisteredCertificate]] = {}
 
+    def pending(self) -> list[RegisteredCertificate]:
+        """Return the certificates registered since they were last learnt."""
+        return list(self.directory.new_certificates(self._known))
+
     def sync(self) -> int:
         """Learn the certificates registered since the last call (trusting them in TLS); return how many."""
-        fresh = self.directory.new_certificates(self._known)
+        return self.learn(self.pending())
+
+    def learn(self, fresh: list[RegisteredCertificate]) -> int:
+        """Learn ``fresh`` certificates (trusting them in TLS); return how many were new."""
+        learnt = 0
         for cert in fresh:
+            if cert.key in self._known:
+                continue
+            learnt += 1
             self._known.add(cert.key)
             der = _der(cert.pem)
             if der is None:
                 continue
             self._by_fingerprint.setdefault(fingerprint(der), []).append(cert)
             self.tls.trust(cert.pem)
-        return len(fresh)
+        return learnt
 
     def forget_all(self) -> None:
         """Forget every certificate learnt (after a sandbox reset) and start a new trust store."""

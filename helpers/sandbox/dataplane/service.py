@@ -31,6 +31,7 @@ DEFAULT_PORT = 8883
 MAX_CONNECTIONS = 5000
 MAX_PACKET_BYTES = 128 * 1024 + 1024  # a 128 KB payload plus topic and headers
 SWEEP_INTERVAL = 0.5
+INLINE_CERTIFICATES = 50  # more newly registered certificates than this are trusted on a worker thread
 
 
 class DataPlane:
@@ -49,6 +50,7 @@ class DataPlane:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
+        self._sync_lock: asyncio.Lock | None = None
         self.broker: SandboxBroker | None = None
         self.tls: ServerTls | None = None
 
@@ -94,7 +96,7 @@ class DataPlane:
         """Set the broker up on this thread's loop, serve until stopped, then disconnect everyone and shut down."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_quiet_exceptions)
-        self._loop, self._stop = loop, asyncio.Event()
+        self._loop, self._stop, self._sync_lock = loop, asyncio.Event(), asyncio.Lock()
         self.tls = ServerTls(self.pki)
         authenticator = Authenticator(self.directory, self.tls)
         self.broker = SandboxBroker(self.directory, authenticator, Authorizer(self.directory))
@@ -125,13 +127,22 @@ class DataPlane:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one accepted TCP connection: TLS, then MQTT."""
-        if self.open_connections >= self.max_connections or self.broker is None or self.tls is None:
+        # Nothing may be read before the TLS upgrade (the ClientHello would land in the plain stream's buffer):
+        # this first step of the task runs before the loop first polls the new socket, so pause reading now.
+        writer.transport.pause_reading()
+        if (self.open_connections >= self.max_connections or self.broker is None or self.tls is None
+                or self._sync_lock is None):
             self.refused_over_limit += 1
             writer.transport.abort()
             return
         self.open_connections += 1
         try:
-            self.broker.authenticator.sync()
+            fresh = self.broker.authenticator.pending()
+            if len(fresh) > INLINE_CERTIFICATES:
+                async with self._sync_lock:  # a thread: trusting 10,000 certificates takes seconds (OpenSSL's store)
+                    await asyncio.to_thread(self.broker.authenticator.learn, fresh)
+            else:
+                self.broker.authenticator.learn(fresh)
             await self.tls.upgrade(writer)
             await self.broker.external_connected(BoundedReader(reader, self.max_packet_bytes),
                                                  ClosingWriter(writer), LISTENER)
@@ -152,7 +163,10 @@ class DataPlane:
     def reset(self) -> None:
         """Disconnect everyone and forget the broker's state (``POST /moto-api/reset``)."""
         if self.running and self.broker is not None:
-            self._call(self.broker.reset())
+            try:
+                self._call(self.broker.reset(), timeout=30)
+            except TimeoutError:
+                log.warning("the MQTT broker's reset took over 30 s; it goes on in the background")
 
     def sweep_now(self) -> int:
         """Disconnect clients whose certificate left ACTIVE now; return how many."""
