@@ -214,3 +214,43 @@ def run_devices(identities: Sequence[DeviceIdentity], host: str, topic_for: Any 
         if i + 1 < sessions:
             time.sleep(interval)
     return sorted(done, key=lambda s: s.connected_at)
+
+
+class HeldConnection:
+    """A device that stays connected until told to go, or until the broker cuts it off (e.g. its certificate was
+    deactivated): then :attr:`reason` says what the broker answered."""
+
+    def __init__(self, identity: DeviceIdentity, client: Any) -> None:
+        self.identity = identity
+        self._client = client
+        self._gone = threading.Event()
+        self.reason: str | None = None
+        client.on_disconnect = self._on_disconnect
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+        """Record why the connection ended."""
+        self.reason = str(reason_code)
+        self._gone.set()
+
+    @property
+    def connected(self) -> bool:
+        """Return True while the broker keeps the device connected."""
+        return not self._gone.is_set()
+
+    def wait_disconnected(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the broker to cut the device off; return True when it did."""
+        return self._gone.wait(timeout)
+
+    def close(self) -> None:
+        """Disconnect (if still connected) and stop the network loop."""
+        if self.connected:
+            self._client.disconnect()
+        self._client.loop_stop()
+
+
+def hold_connection(identity: DeviceIdentity, broker: Broker, *, timeout: float = 10.0) -> HeldConnection:
+    """Connect ``identity`` to ``broker`` and keep it connected (without reconnecting) until closed or cut off."""
+    client = _client(identity, tls_context(identity, broker.ca_file))
+    _connect(client, identity, broker.host, broker.port, timeout)
+    client.reconnect_delay_set(min_delay=3600, max_delay=3600)  # a device cut off stays off: no silent reconnect
+    return HeldConnection(identity, client)
