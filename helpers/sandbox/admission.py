@@ -15,7 +15,7 @@ from ..spec.regions import service_regions
 from . import input_validation
 from .bounded_json import MAX_BYTES
 from .faults import aws_error
-from .operations import SCOPE_RE, ApiRequest, identify, model_of
+from .operations import SCOPE_RE, ApiRequest, identify, model_of, signing_scope
 from .request_params import ParamsError, raw_request, read_params
 
 SERVED = ("iot", "iam", "sts", "sns", "sqs", "cognito-identity")
@@ -25,7 +25,8 @@ VALIDATION_ERRORS = ("InvalidRequestException", "InvalidParameterException", "In
 PROTOCOL_VALIDATION_ERROR = {"query": "ValidationError", "ec2": "InvalidParameterValue"}
 UNSIGNED_MESSAGE = ("The request is not signed for an AWS service. The sandbox answers AWS API requests signed with "
                     "SigV4 for a service such as {services} (boto3 or the AWS CLI with AWS_ENDPOINT_URL set to this "
-                    "endpoint sign them), and its own controls under /_sandbox/.")
+                    "endpoint sign them), and its own controls under /_sandbox/. Only the operations AWS answers "
+                    "unsigned (Cognito's GetId, STS's AssumeRoleWithWebIdentity, ...) may come unsigned.")
 
 Refusal = tuple[str, list[tuple[str, str]], bytes]
 
@@ -103,19 +104,24 @@ def _refuse(service: str, operation: str | None, protocol: str, message: str, st
 def admit(environ: dict[str, Any]) -> Admitted | Refusal:
     """Return the admitted request, or the AWS-shaped error (status line, headers, body) refusing it."""
     path = environ.get("PATH_INFO", "")
-    scope = SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if scope is None:
-        if path.startswith("/moto-api/"):
-            return Admitted(None)
-        return aws_error("rest-json", 403, "MissingAuthenticationTokenException",
-                         UNSIGNED_MESSAGE.format(services=", ".join(SERVED)))
-    service = scope.group(2)
-    model = model_of(service)
-    protocol = model.metadata.get("protocol", "") if model is not None else ""
+    signed = SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if signed is None and path.startswith("/moto-api/"):
+        return Admitted(None)  # moto's own API (reset, dashboard): unsigned by design
     try:
         body = _read_body(environ)
     except ValueError as exc:
-        return _refuse(service, None, protocol, str(exc))
+        if signed is None:
+            return aws_error("json", 400, "SerializationException", str(exc))
+        service = signed.group(2)
+        model = model_of(service)
+        return _refuse(service, None, model.metadata.get("protocol", "") if model is not None else "", str(exc))
+    scope = signing_scope(environ)
+    if scope is None:
+        return aws_error("rest-json", 403, "MissingAuthenticationTokenException",
+                         UNSIGNED_MESSAGE.format(services=", ".join(SERVED)))
+    service = scope[1]
+    model = model_of(service)
+    protocol = model.metadata.get("protocol", "") if model is not None else ""
     try:
         request = identify(environ)
     except ValueError as exc:  # a form body that does not decode

@@ -20,6 +20,12 @@ MODEL_NAMES = {"cognito-identity": "cognito-identity", "iot": "iot", "iam": "iam
                "sqs": "sqs"}
 
 
+# Unsigned requests: the X-Amz-Target prefix of the services with operations AWS answers unsigned, and the region
+# moto's dispatcher serves them in.
+UNSIGNED_TARGETS = {"AWSCognitoIdentityService": "cognito-identity"}
+UNSIGNED_REGION = "us-east-1"
+
+
 @dataclass(frozen=True)
 class ApiRequest:
     """An identified AWS API request: signing service, region and operation name (None when no operation fits)."""
@@ -88,12 +94,42 @@ def _form_action(environ: dict[str, Any]) -> str | None:
     return urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
 
 
-def identify(environ: dict[str, Any]) -> ApiRequest | None:
-    """Return the AWS API request ``environ`` carries, or None when it is not a signed AWS API call."""
+@lru_cache(maxsize=16)
+def unsigned_operations(service: str) -> frozenset[str]:
+    """Return the operations of ``service`` that AWS answers unsigned (Cognito's GetId, STS's
+    AssumeRoleWithWebIdentity, ...: the model marks them authtype none)."""
+    model = model_of(service)
+    if model is None:
+        return frozenset()
+    return frozenset(name for name in model.operation_names
+                     if model.operation_model(name)._operation_model.get("authtype") == "none"
+                     or model.operation_model(name)._operation_model.get("auth") == ["smithy.api#noAuth"])
+
+
+def signing_scope(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """Return (region, service) of a request: from its SigV4 credential scope, or, for an operation AWS answers
+    unsigned, the service it belongs to (in UNSIGNED_REGION, where moto answers those); None otherwise."""
     match = SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match is None:
+    if match is not None:
+        return match.group(1), match.group(2)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        prefix, _, operation = target.rpartition(".")
+        service = UNSIGNED_TARGETS.get(prefix)
+        return (UNSIGNED_REGION, service) if service and operation in unsigned_operations(service) else None
+    form = "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "")
+    if form and _form_action(environ) in unsigned_operations("sts"):
+        return UNSIGNED_REGION, "sts"
+    return None
+
+
+def identify(environ: dict[str, Any]) -> ApiRequest | None:
+    """Return the AWS API request ``environ`` carries, or None when it is neither signed nor an operation AWS
+    answers unsigned."""
+    scope = signing_scope(environ)
+    if scope is None:
         return None
-    region, service = match.group(1), match.group(2)
+    region, service = scope
     model = model_of(service)
     protocol = model.metadata.get("protocol", "") if model is not None else ""
     target = environ.get("HTTP_X_AMZ_TARGET")

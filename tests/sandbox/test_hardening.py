@@ -308,3 +308,16 @@ def test_a_region_where_the_service_has_no_backend(sb: SimpleNamespace) -> None:
     ok = signed(sb.endpoint, "cognito-identity", "POST", "/", {"MaxResults": 5}, region="eu-west-1",
                 headers={"X-Amz-Target": "AWSCognitoIdentityService.ListIdentityPools"})
     assert ok.status == 200, ok.body
+
+
+def test_operations_aws_answers_unsigned_stay_open(sb: SimpleNamespace) -> None:
+    """Cognito's GetId is unsigned in AWS (authtype none): answered; ListIdentityPools unsigned is told to sign."""
+    cognito = sb.client("cognito-identity")
+    pool = cognito.create_identity_pool(IdentityPoolName="open", AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityService.GetId"}
+    reply = send(sb.endpoint, "POST", "/", json.dumps({"IdentityPoolId": pool}).encode(), headers)
+    assert reply.status == 200 and reply.json["IdentityId"], reply.body
+    refused(send(sb.endpoint, "POST", "/", json.dumps({"IdentityPoolId": "bad pool"}).encode(), headers),
+            code="InvalidParameterException", needle="IdentityPoolId")
+    listing = {**headers, "X-Amz-Target": "AWSCognitoIdentityService.ListIdentityPools"}
+    refused(send(sb.endpoint, "POST", "/", b'{"MaxResults": 5}', listing), 403, "MissingAuthenticationTokenException")
