@@ -624,10 +624,9 @@ class DeviceDefenderBackend(BaseBackend):
         default = self.logging_v2.get("defaultLogLevel")
         rows = ([{"logTarget": {"targetType": "DEFAULT"}, "logLevel": default}]
                 if default is not None and target_type in (None, "DEFAULT") else [])
+        ordered = sorted(self.logging_levels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         return rows + [{"logTarget": {k: v for k, v in (("targetType", t), ("targetName", n)) if v is not None},
-                        "logLevel": level}
-                       for (t, n), level in sorted(self.logging_levels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-                       if target_type in (None, t)]
+                        "logLevel": level} for (t, n), level in ordered if target_type in (None, t)]
 
     def delete_v2_logging_level(self, target_type: Any, target_name: Any) -> None:
         """Delete a resource-specific log level (a missing one is fine)."""
