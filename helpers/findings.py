@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 import pandas as pd
@@ -355,13 +356,12 @@ def suppress_finding(finding_id: str, *, days: int | None = 30, description: str
     [UpdateAuditSuppression](https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateAuditSuppression.html),
     [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html).
     """
-    from datetime import timedelta
-
     finding = describe_finding(finding_id)
     kwargs: dict[str, Any] = {"checkName": finding["checkName"],
                               "resourceIdentifier": finding["nonCompliantResource"]["resourceIdentifier"],
                               "description": description or f"accepted risk (finding {finding_id})",
-                              "clientRequestToken": f"suppress-{finding_id}"[:64]}
+                              # one token per call: botocore's retries resend it (idempotent), a new call is a new request
+                              "clientRequestToken": uuid.uuid4().hex}
     if days is None:
         kwargs["suppressIndefinitely"] = True
     else:

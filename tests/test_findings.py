@@ -2,12 +2,15 @@
 the things sharing a certificate — and proof that every listing helper pages (the sandbox serving 1 item a page)."""
 from __future__ import annotations
 
+import json
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from helpers import audits, findings, settings, target
 from helpers.errors import WorkshopError
+from tests.builders import configure_audit, register_cert, shared_sessions, wait_audit
 from tests.test_audits import FAST, LOGGING, POLICY, SHARED, build_module1, cert_arn, sandbox_config
 
 
@@ -204,3 +207,18 @@ def test_suppress_finding_with_expiry_then_indefinitely(sandbox):
     assert row["suppressIndefinitely"] is True
     with pytest.raises(WorkshopError, match="days=0"):
         findings.suppress_finding(finding["findingId"], days=0)
+
+
+def test_a_finding_can_be_suppressed_again_after_its_suppression_was_deleted(sandbox):
+    """Attendees re-run cells: suppress, delete the suppression, suppress again must work each time."""
+    cert = register_cert(sandbox.iot, "shared")
+    body = json.dumps({"events": shared_sessions(cert)}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{sandbox.endpoint}/_sandbox/iot/connections", data=body)).close()
+    configure_audit(sandbox.iot, sandbox.client("iam"), ["DEVICE_CERTIFICATE_SHARED_CHECK"])
+    task = sandbox.iot.start_on_demand_audit_task(targetCheckNames=["DEVICE_CERTIFICATE_SHARED_CHECK"])["taskId"]
+    wait_audit(sandbox.iot, task)
+    finding = sandbox.iot.list_audit_findings(taskId=task)["findings"][0]
+    ident = finding["nonCompliantResource"]["resourceIdentifier"]
+    for _ in range(2):
+        assert findings.suppress_finding(finding["findingId"], days=7).startswith("Suppressed")
+        sandbox.iot.delete_audit_suppression(checkName=finding["checkName"], resourceIdentifier=ident)
