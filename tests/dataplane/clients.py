@@ -125,10 +125,10 @@ class Client:
     """A paho MQTT 3.1.1 client over mutual TLS, its network loop on a thread, answers in queues."""
 
     def __init__(self, host: str, port: int, ca_file: Path, device: Device, client_id: str,
-                 clean_session: bool = True) -> None:
+                 clean_session: bool = True, protocol: int = mqtt.MQTTv311) -> None:
         self.host, self.port = host, port
-        self.paho = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
-                                protocol=mqtt.MQTTv311)
+        session = {"clean_session": clean_session} if protocol != mqtt.MQTTv5 else {}
+        self.paho = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, **session)
         self.paho.tls_set(ca_certs=str(ca_file), certfile=str(device.cert_file), keyfile=str(device.key_file))
         self.connacks: queue.Queue[int] = queue.Queue()
         self.subacks: queue.Queue[list[int]] = queue.Queue()

@@ -19,8 +19,8 @@ def plane(sandbox: SimpleNamespace, tmp_path: Path) -> Iterator[SimpleNamespace]
     ca_file.write_text(endpoint["rootCaPem"])
     clients: list[Client] = []
 
-    def client(device: Device, client_id: str, clean_session: bool = True) -> Client:
-        made = Client(endpoint["host"], endpoint["port"], ca_file, device, client_id, clean_session)
+    def client(device: Device, client_id: str, clean_session: bool = True, **options: Any) -> Client:
+        made = Client(endpoint["host"], endpoint["port"], ca_file, device, client_id, clean_session, **options)
         clients.append(made)
         return made
 

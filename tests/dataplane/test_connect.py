@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import paho.mqtt.client as mqtt
+
 from .clients import ACCEPTED, NOT_AUTHORIZED, allow, control, handshake_refused, policy, wait_until
 
 CONNECT_ALL = policy(allow("iot:Connect"))
@@ -116,3 +118,11 @@ def test_lifecycle_events_reach_a_subscriber_allowed_to_read_them(plane):
     topic, payload = watcher.next_message()
     assert topic == "$aws/events/presence/disconnected/sensor-9"
     assert json.loads(payload)["disconnectReason"] == "CLIENT_INITIATED_DISCONNECT"
+
+
+
+def test_mqtt_5_is_refused_as_an_unsupported_protocol_version(plane):
+    """Known gap: amqtt speaks MQTT 3.1.1 only; an MQTT 5 client gets CONNACK 0x01 and no session."""
+    device = plane.registry.create(policy_document=CONNECT_ALL)
+    assert plane.client(device, "mqtt5", protocol=mqtt.MQTTv5).connect() not in (ACCEPTED, -2)
+    assert plane.sessions()["live"] == []
