@@ -23,9 +23,9 @@ def requirements(extra: str | None = None) -> list[Requirement]:
 
 def check_environment(extra: str | None = None) -> list[dict[str, str]]:
     """Return one row per requirement: package, required, installed, ok (✓/✗) and the fix when not ok."""
-    rows = [{"package": "python", "required": ">=3.10", "installed": sys.version.split()[0],
-             "ok": "✓" if sys.version_info >= (3, 10) else "✗",
-             "fix": "" if sys.version_info >= (3, 10) else "install Python 3.10 or newer"}]
+    rows = [{"package": "python", "required": ">=3.11", "installed": sys.version.split()[0],
+             "ok": "✓" if sys.version_info >= (3, 11) else "✗",
+             "fix": "" if sys.version_info >= (3, 11) else "install Python 3.11 or newer"}]
     for req in requirements(extra):
         try:
             version = metadata.version(req.name)
