@@ -15,7 +15,6 @@ import ast
 import builtins
 import inspect
 import linecache
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable, Mapping
 
@@ -23,10 +22,10 @@ from botocore.exceptions import ClientError
 
 from . import audits, mitigation, settings, target
 from .errors import WorkshopError, error_code
+from .workshop import DEFAULT_ACTION as ACTION_NAME
 
 RUN_ALL_ABOVE = "Run ▸ Run All Above Selected Cell"
-SETUP_CELL = "the set-up cell at the top (`env = fleet.build_workshop_environment()`)"
-ACTION_NAME = "Update-device-certificate"  # the module's mitigation action (notebooks 03 and 04)
+SETUP_CELL = f"the set-up cell at the top (`env = {target.REBUILD}`)"
 
 Problem = tuple[str, str]  # (what is missing, how to fix it)
 
@@ -41,15 +40,6 @@ class NeedsEarlierCells(WorkshopError):
     def _render_traceback_(self) -> list[str]:
         """Return what IPython shows instead of the traceback (its documented hook for custom exceptions)."""
         return [f"\x1b[1;31m{type(self).__name__}\x1b[0m: {self.one_line()}"]
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """State a cell can depend on: what it is, the cell that establishes it, and the check (problem or None)."""
-
-    what: str
-    cell: str
-    check: Callable[[Mapping[str, Any]], Problem | None]
 
 
 def _gone(exc: ClientError) -> bool:
@@ -91,8 +81,8 @@ def _check_action(ns: Mapping[str, Any]) -> Problem | None:
     """Return the problem when the module's mitigation action is not defined in the target."""
     if mitigation.describe_mitigation_action(ACTION_NAME, missing_ok=True) is None:
         return (f"the mitigation action {ACTION_NAME} is not defined",
-                "run the cell that creates it (`mitigation.create_mitigation_action(\"Update-device-certificate\", "
-                "...)`, in 03 or at the top of 04)")
+                f"run the cell that creates it (`mitigation.create_mitigation_action({ACTION_NAME!r}, ...)`, in 03 "
+                "or at the top of 04)")
     return None
 
 
@@ -105,12 +95,12 @@ def _check_audit_settings(ns: Mapping[str, Any]) -> Problem | None:
     return None
 
 
-REQUIREMENTS: dict[str, Requirement] = {
-    "environment": Requirement("the Module 1 environment (`env`)", SETUP_CELL, _check_environment),
-    "audit_settings": Requirement("audit role and enabled checks", SETUP_CELL, _check_audit_settings),
-    "mitigation_action": Requirement(f"the mitigation action {ACTION_NAME}", "03, or the set-up cell of 04",
-                                     _check_action),
-    "audit": Requirement("a completed audit (`task_id`)", "the audit cell", _check_audit),
+# the state a cell can depend on, by name: each check returns (what is missing, the fix) or None
+REQUIREMENTS: dict[str, Callable[[Mapping[str, Any]], Problem | None]] = {
+    "environment": _check_environment,  # `env`, and its certificate still exists in the target
+    "audit_settings": _check_audit_settings,  # an audit role and enabled checks
+    "mitigation_action": _check_action,  # Update-device-certificate exists
+    "audit": _check_audit,  # `task_id`, and that audit COMPLETED in the target
 }
 
 
@@ -168,7 +158,7 @@ def missing(requirements: tuple[str, ...], namespace: Mapping[str, Any], source:
                          "or the cells that define them have not run)", ""))
     for name in requirements:
         try:
-            problem = REQUIREMENTS[name].check(namespace)
+            problem = REQUIREMENTS[name](namespace)
         except WorkshopError as exc:  # e.g. the sandbox stopped: its own fix comes first
             problem = (exc.problem.rstrip("."), exc.fix.rstrip("."))
         if problem:
