@@ -102,6 +102,8 @@ REQUIREMENTS: dict[str, Callable[[Mapping[str, Any]], Problem | None]] = {
     "mitigation_action": _check_action,  # Update-device-certificate exists
     "audit": _check_audit,  # `task_id`, and that audit COMPLETED in the target
 }
+# the notebook name a requirement's check reports itself (not listed again among the undefined names)
+NAMES_CHECKED = {"environment": "env", "audit": "task_id"}
 
 
 def free_names(source: str) -> list[str]:
@@ -151,7 +153,8 @@ def missing(requirements: tuple[str, ...], namespace: Mapping[str, Any], source:
         raise ValueError(f"needs() knows no requirement {', '.join(map(repr, unknown))}; "
                          f"use one of {', '.join(REQUIREMENTS)}")
     problems: list[Problem] = []
-    names = undefined_names(source, namespace) if source else []
+    checked = {NAMES_CHECKED.get(r) for r in requirements}
+    names = [n for n in undefined_names(source, namespace) if n not in checked] if source else []
     if names:
         listed = ", ".join(f"`{n}`" for n in names)
         problems.append((f"{listed} {'is' if len(names) == 1 else 'are'} not defined in this kernel (it restarted, "

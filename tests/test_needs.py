@@ -111,8 +111,8 @@ def test_audit_settings_and_mitigation_action_requirements(sandbox):
 
 def test_one_error_lists_every_problem_with_each_fix_once(sandbox):
     with pytest.raises(NeedsEarlierCells) as caught:
-        needs("environment", "audit", namespace={}, source="shared")
+        needs("environment", "audit", namespace={}, source="print(env, task_id, shared)")
     text = caught.value.one_line()
     assert text.startswith("This cell needs earlier cells: `shared` is not defined in this kernel")
     assert "`env` (the Module 1 environment)" in text and "`task_id`" in text
-    assert text.count("build_workshop_environment") == 1
+    assert text.count("build_workshop_environment") == 1 and text.count("`task_id`") == 1
