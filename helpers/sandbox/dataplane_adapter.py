@@ -85,17 +85,12 @@ class SandboxDirectory:
                      at: float) -> Any:
         """Record a live session in the connection history; return (backend, event) for :meth:`close_session`."""
         backend = devicedefender_backends[account][region]
-        with STATE_LOCK:  # record_connections validates as the connections control does
-            backend.record_connections([{"clientId": client_id, "certificateId": certificate_id, "connectedAt": at,
-                                         "disconnectedAt": None, "sourceIp": source_ip}])
-            # models.py has no open/close-session method yet: the event just appended is this session's
-            return backend, backend.connections[-1]
+        return backend, backend.open_session(client_id, certificate_id, source_ip, at)
 
     def close_session(self, handle: Any, at: float) -> None:
         """Record the end of the session ``handle``."""
-        _, event = handle
-        with STATE_LOCK:
-            event.disconnected_at = max(at, event.connected_at)
+        backend, event = handle
+        backend.close_session(event, at)
 
 
 def start_data_plane(port: int, host: str = "127.0.0.1") -> DataPlane:

@@ -910,6 +910,22 @@ class DeviceDefenderBackend(BaseBackend):
             self.connections.extend(parsed)
             return len(self.connections)
 
+    def open_session(self, client_id: str, certificate_id: str, source_ip: str, at: float) -> "ConnectionEvent":
+        """Record a live MQTT session of the data plane (still connected); return it for :meth:`close_session`."""
+        (event,) = parse_connection_events([{"clientId": client_id, "certificateId": certificate_id, "connectedAt": at,
+                                             "disconnectedAt": None, "sourceIp": source_ip}],
+                                           {certificate_id} & set(iot_backends[self.account_id][self.region_name]
+                                                                  .certificates))
+        with self.lock:
+            event.recorded_at = self.now().timestamp()
+            self.connections.append(event)
+        return event
+
+    def close_session(self, event: "ConnectionEvent", at: float) -> None:
+        """Record the end of a live session opened with :meth:`open_session` (never before it began)."""
+        with self.lock:
+            event.disconnected_at = max(at, event.connected_at)
+
     def list_connections(self) -> list[dict[str, Any]]:
         """Return the recorded connection events as dictionaries."""
         with self.lock:
