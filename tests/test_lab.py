@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,68 +17,21 @@ import zmq
 from jupyter_client import BlockingKernelClient, find_connection_file
 
 from helpers import lab
-from tests.notebook_runs import ROOT, free_port
+from tests.lab_runs import RunningLab, start_lab, stop_lab
+from tests.notebook_runs import ROOT
 
 STARTUP_SECONDS = 120
 
 
-@dataclass
-class RunningLab:
-    """A lab started for the test: what it printed, where its logs are, and its ports."""
-
-    lines: list[str]
-    url: str
-    token: str
-    state_dir: Path
-    sandbox_port: int
-    proc: subprocess.Popen
-
-
-def _read_until_url(proc: subprocess.Popen, timeout: float) -> list[str]:
-    """Return the lines the lab printed up to and including the one with the token (fail after ``timeout``)."""
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.put(line.rstrip("\n"))
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"no URL within {timeout} s; printed so far: {seen}")
-        if line is None:
-            pytest.fail(f"the lab exited ({proc.wait()}) before printing a URL: {seen}")
-        seen.append(line)
-        if "token=" in line:
-            return seen
-
-
 @pytest.fixture(scope="module")
 def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
-    state = tmp_path_factory.mktemp("lab-state")
-    sandbox_port = free_port()
-    env = dict(os.environ, WORKSHOP_STATE_DIR=str(state), WORKSHOP_TARGET="sandbox", PYTHONUNBUFFERED="1",
-               AWS_PROFILE="someone-real")
+    env = dict(os.environ, WORKSHOP_TARGET="sandbox", AWS_PROFILE="someone-real")
     env.pop("AWS_ENDPOINT_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.lab", "--sandbox-port", str(sandbox_port),
-                             "--mqtt-port", "0", "--lab-port", str(free_port()), "--no-browser"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    lab_run = start_lab(sys.executable, tmp_path_factory.mktemp("lab-state"), env, STARTUP_SECONDS)
     try:
-        lines = _read_until_url(proc, STARTUP_SECONDS)
-        url = lines[-1].strip()
-        yield RunningLab(lines, url, url.split("token=", 1)[1], state, sandbox_port, proc)
+        yield lab_run
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_lab(lab_run.proc)
 
 
 def test_the_terminal_is_short_and_ends_with_the_url(running_lab: RunningLab):
@@ -100,7 +50,7 @@ def test_logs_go_to_files_named_in_one_line(running_lab: RunningLab):
 
 
 def test_the_default_page_is_00_start_here(running_lab: RunningLab):
-    base = running_lab.url.split("/lab/", 1)[0]
+    base = running_lab.base
     with urllib.request.urlopen(f"{base}/?token={running_lab.token}", timeout=30) as resp:
         assert resp.status == 200
         assert resp.geturl().startswith(f"{base}/lab/tree/notebooks/00-start-here.ipynb")
@@ -121,7 +71,7 @@ def test_the_aws_cli_hint_works_as_printed(running_lab: RunningLab):
 
 @pytest.mark.skipif(not (os.name == "posix" and zmq.has("ipc")), reason="ipc sockets are POSIX-only")
 def test_kernels_use_ipc_and_do_not_warn_about_tcp(running_lab: RunningLab):
-    base = running_lab.url.split("/lab/", 1)[0]
+    base = running_lab.base
     request = urllib.request.Request(f"{base}/api/kernels?token={running_lab.token}", data=b'{"name": "python3"}',
                                      method="POST")
     with urllib.request.urlopen(request, timeout=60) as resp:
@@ -158,3 +108,18 @@ def test_the_lab_command_opens_00_and_binds_loopback():
     cmd = lab.lab_command(8899, True, [])
     assert "--LabApp.default_url=/lab/tree/notebooks/00-start-here.ipynb" in cmd
     assert "--ServerApp.ip=127.0.0.1" in cmd and "--no-browser" in cmd
+
+
+def test_stopping_the_lab_stops_jupyterlab_and_the_sandbox(tmp_path: Path):
+    env = dict(os.environ, WORKSHOP_TARGET="sandbox")
+    env.pop("AWS_ENDPOINT_URL", None)
+    lab_run = start_lab(sys.executable, tmp_path, env, STARTUP_SECONDS)
+    try:
+        assert lab._answers(f"http://127.0.0.1:{lab_run.sandbox_port}")
+        os.kill(lab_run.proc.pid, signal.SIGTERM)  # the lab alone, as `kill` or CI's timeout would
+        assert lab_run.proc.wait(timeout=60) == 143
+        assert not lab._answers(f"http://127.0.0.1:{lab_run.sandbox_port}")
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{lab_run.base}/api/status?token={lab_run.token}", timeout=5)
+    finally:
+        stop_lab(lab_run.proc)
