@@ -47,7 +47,7 @@ lab: $(VENV)/.runtime
 wheelhouse: | $(BIN)/python
 	$(BIN)/python tools/wheelhouse.py --dest $(WHEELHOUSE)
 
-# slow (minutes, downloads the wheels once): not part of make test
+# one to three minutes (builds the wheelhouse, installs it into a fresh venv): .ci/run calls it, make test does not
 test-offline: $(VENV)/.test
 	WORKSHOP_OFFLINE_TEST=1 $(BIN)/python -m pytest tests/test_offline_install.py -q -s -p no:nbval -o addopts="" $(PYTEST_ARGS)
 

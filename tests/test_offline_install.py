@@ -1,6 +1,7 @@
 """The offline route for events, end to end: build the wheelhouse (``make wheelhouse``), install it into a fresh
 virtual environment with the network denied (``--no-index``, no pip configuration, an index that does not exist),
-then start the sandbox and a headless kernel from that environment and run notebooks/00-start-here.ipynb.
+then start the lab headless from that environment (``python -m helpers.lab --no-browser``: sandbox and JupyterLab)
+and run notebooks/00-start-here.ipynb in a kernel of that environment against the lab's sandbox.
 
 Slow (minutes: it installs about 160 packages), so it runs only under ``make test-offline`` (WORKSHOP_OFFLINE_TEST=1),
 which prints the install time and size it measured; the README quotes them.
@@ -12,11 +13,13 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.notebook_runs import ARTIFACTS, ROOT, control, free_port
+from tests.lab_runs import start_lab, stop_lab
+from tests.notebook_runs import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.skipif(not os.environ.get("WORKSHOP_OFFLINE_TEST"),
                                 reason="slow: run with `make test-offline`")
@@ -64,27 +67,18 @@ def test_install_from_the_wheelhouse_without_network_then_run_00(tmp_path: Path)
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert check.stdout.strip() == "True", check.stderr
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "offline-sandbox.log", "w") as log:
-        sandbox = subprocess.Popen([str(python), "-m", "helpers.sandbox", "serve", "--port", str(port),
-                                    "--mqtt-port", "0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(600):
-                try:
-                    control(endpoint, "GET", "/_sandbox/health")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            kernel_env = offline_env(WORKSHOP_TARGET="sandbox", AWS_ENDPOINT_URL=endpoint,
-                                     AWS_DEFAULT_REGION="us-east-1", WORKSHOP_STATE_DIR=str(tmp_path / "state"))
-            run = subprocess.run([str(python), "-c", RUN_00, str(ROOT / "notebooks" / "00-start-here.ipynb"),
-                                  str(ROOT / "notebooks")], cwd=ROOT, env=kernel_env, capture_output=True,
-                                 text=True, timeout=600)
-        finally:
-            sandbox.terminate()
-            sandbox.wait(timeout=30)
+    # the lab from the new environment, headless, then 00 in a kernel of that environment against the lab's sandbox
+    lab = start_lab(str(python), tmp_path / "state", offline_env(WORKSHOP_TARGET="sandbox"))
+    try:
+        with urllib.request.urlopen(f"{lab.base}/api/status?token={lab.token}", timeout=30) as resp:
+            assert resp.status == 200
+        kernel_env = offline_env(WORKSHOP_TARGET="sandbox", AWS_ENDPOINT_URL=f"http://127.0.0.1:{lab.sandbox_port}",
+                                 AWS_DEFAULT_REGION="us-east-1", WORKSHOP_STATE_DIR=str(tmp_path / "state"))
+        run = subprocess.run([str(python), "-c", RUN_00, str(ROOT / "notebooks" / "00-start-here.ipynb"),
+                              str(ROOT / "notebooks")], cwd=ROOT, env=kernel_env, capture_output=True, text=True,
+                             timeout=600)
+    finally:
+        stop_lab(lab.proc)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "cells run:" in run.stdout
 
