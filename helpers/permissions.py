@@ -16,23 +16,10 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Union
 
 from .spec.policies import ALLOW, DENY, parse_policy
+from .spec.request_needs import NO_PERMISSION, OPERATION_ACTIONS, SERVICE_PREFIXES, iam_action  # noqa: F401
 
 Operation = tuple[str, str]  # (botocore signing service name, operation name), e.g. ("iot", "ListThings")
 OperationLike = Union[Operation, Mapping[str, Any]]  # also {"service": ..., "operation": ...} as the sandbox lists them
-
-# Signing names whose IAM service prefix differs.
-SERVICE_PREFIXES: dict[str, str] = {"iotdata": "iot", "iot-data": "iot", "iot-jobs-data": "iotjobsdata",
-                                    "monitoring": "cloudwatch", "email": "ses"}
-
-# Operations whose IAM action is not named after them (botocore iot model: "Requires permission to access the ...").
-OPERATION_ACTIONS: dict[Operation, str] = {
-    ("iot", "ListThingPrincipalsV2"): "iot:ListThingPrincipals",
-    ("iot", "ListPrincipalThingsV2"): "iot:ListPrincipalThings",
-    ("iot", "DisassociateSbomFromPackageVersion"): "iot:DisassociateSbomWithPackageVersion",
-}
-
-# Operations that need no permission at all.
-NO_PERMISSION: frozenset[Operation] = frozenset({("sts", "GetCallerIdentity")})
 
 # Actions an operation needs besides its own, as the workshop calls it: every role ARN handed to a service needs
 # iam:PassRole (IAM's rule for passing roles; the Device Defender permissions page shows it for its roles); creating
@@ -99,15 +86,6 @@ SANDBOX_ONLY_OPERATIONS: dict[Operation, str] = {
 }
 
 UNIDENTIFIED = "?"  # the operation the sandbox logs for a request it could not identify
-
-
-def iam_action(service: str, operation: str) -> str:
-    """Return the IAM action of a botocore (signing service, operation) pair, e.g. ("iot", "ListThings") →
-    "iot:ListThings"."""
-    special = OPERATION_ACTIONS.get((service, operation))
-    if special is not None:
-        return special
-    return f"{SERVICE_PREFIXES.get(service, service)}:{operation}"
 
 
 def _operation(item: OperationLike) -> Operation:

@@ -33,9 +33,12 @@ Refusal = tuple[str, list[tuple[str, str]], bytes]
 
 @dataclass(frozen=True)
 class Admitted:
-    """A request let through: the identified operation (None for moto's own unsigned API, /moto-api/)."""
+    """A request let through: the identified operation (None for moto's own unsigned API, /moto-api/), its input
+    parameters when they were read, and its body."""
 
     request: ApiRequest | None
+    params: dict[str, Any] | None = None
+    body: bytes = b""
 
 
 def known_regions(service: str) -> frozenset[str]:
@@ -149,12 +152,12 @@ def admit(environ: dict[str, Any]) -> Admitted | Refusal:
     except ParamsError as exc:
         return _refuse(service, request.operation, protocol, str(exc))
     if params is None:
-        return Admitted(request)
+        return Admitted(request, None, body)
     found = input_validation.problems(model.operation_model(request.operation).input_shape, params,
                                       (service, request.operation))
     if found:
         return _refuse(service, request.operation, protocol, input_validation.message(found))
-    return Admitted(request)
+    return Admitted(request, params, body)
 
 
 def aws_shaped(request: ApiRequest | None, status: str, headers: list[tuple[str, str]],

@@ -19,6 +19,7 @@ from .bulk import bulk_register as register_devices
 from .config import CONTROLS_VERSION as VERSION, SANDBOX_ACCOUNT
 from .exceptions import SandboxError
 from .faults import FaultInjector, FaultSettingError
+from .iam_enforcement import Enforcement, create_admin, random_account
 from .models import devicedefender_backends
 from .operations import OperationLog
 
@@ -30,6 +31,7 @@ class ControlApp(Protocol):
     started_at: datetime
     faults: FaultInjector
     operations: OperationLog
+    enforcement: Enforcement
     dataplane: Any
 
     def route(self, method: str, path: str) -> Callable[[Callable[[Request], Any]], Callable[[Request], Any]]: ...
@@ -73,6 +75,8 @@ def register(app: ControlApp) -> None:
     _register_faults(app)
 
     _register_dataplane(app)
+
+    _register_auth(app)
 
     @app.route("GET", "/_sandbox/health")
     def health(request: Request) -> dict[str, Any]:
@@ -277,3 +281,30 @@ def _register_dataplane(app: ControlApp) -> None:
         if app.dataplane is None:
             raise SandboxError(404, "This sandbox runs no MQTT broker (it was started with mqtt_port=None).")
         return app.dataplane.sessions()
+
+
+def _register_auth(app: ControlApp) -> None:
+    @app.route("GET", "/_sandbox/auth")
+    def get_auth(request: Request) -> dict[str, Any]:
+        return app.enforcement.to_dict()
+
+    @app.route("POST", "/_sandbox/auth")
+    def set_auth(request: Request) -> dict[str, Any]:
+        body = _body(request)
+        unknown = set(body) - {"enforce", "account"}
+        if unknown:
+            raise SandboxError(400, f"Unknown setting(s) {sorted(unknown)}; known: enforce, account.")
+        if not isinstance(body.get("enforce"), bool):
+            raise SandboxError(400, '"enforce" must be true (authorise every API call with IAM) or false.')
+        account = body.get("account", "random") if body["enforce"] else None
+        if account == "random":
+            account = random_account()
+        if account is not None and (not isinstance(account, str) or not ACCOUNT_RE.fullmatch(account)):
+            raise SandboxError(400, f'"account" must be 12 ASCII digits, or "random"; got {account!r}')
+        answer: dict[str, Any] = {}
+        if account is not None:
+            answer = {"account": account, "admin": create_admin(account)}
+        with app.enforcement.lock:
+            app.enforcement.enforce = body["enforce"]
+            app.enforcement.denied.clear()
+        return {**app.enforcement.to_dict(), **answer}

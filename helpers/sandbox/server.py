@@ -24,6 +24,7 @@ from .dataplane_adapter import start_data_plane, stop_data_plane
 from .exceptions import SandboxError
 from .faults import FaultInjector, error_response
 from .grafting import configure_moto
+from .iam_enforcement import Enforcement
 from .locking import STATE_LOCK
 from .models import devicedefender_backends
 from .operations import OperationLog
@@ -49,6 +50,7 @@ class SandboxApp:
         self.started_at = datetime.now(timezone.utc)
         self.faults = FaultInjector()
         self.operations = OperationLog()
+        self.enforcement = Enforcement()  # AWS's permission model, off until POST /_sandbox/auth turns it on
         self.dataplane: DataPlane | None = None  # the MQTT broker, when this app serves one
         controls.register(self)
 
@@ -63,6 +65,12 @@ class SandboxApp:
             return [body]
         request = admitted.request
         if request is not None:
+            refusal = self.enforcement.check(environ, request, admitted.params, admitted.body)
+            if refusal is not None:
+                status, headers, body = refusal
+                self.operations.record(request)
+                start_response(status, [*headers, (INSTANCE_HEADER, self.instance_id)])
+                return [body]
             fault = self.faults.decide(request)
             if fault is not None:
                 if fault.delay:
