@@ -21,6 +21,7 @@ from .audits import AuditProgress, WidgetProgress, progress_reporter
 from .checks import allowed_actions, resolve_check_name, title
 from .errors import WorkshopError, aws_error, error_code
 from .findings import certificate_ids_of, describe_finding
+from .fleet_base import target_now
 from .spec.actions import ACTION_TYPES
 from .spec.checks import CHECKS
 from .safety import require_confirmation
@@ -418,6 +419,22 @@ def verify_certificates(certificate_ids: Iterable[str], expected: str = "INACTIV
     rows = [{"certificate": c, "status": (s := certificate_status(c)), "as expected": s == expected}
             for c in certificate_ids]
     return pd.DataFrame(rows, columns=["certificate", "status", "as expected"])
+
+
+def tasks_for_finding(finding_id: str, *, days: float = 30) -> pd.DataFrame:
+    """Return the mitigation tasks of the last ``days`` that targeted ``finding_id`` (task, status, started), newest
+    first: what was already done about a finding.
+
+    AWS operation:
+    [ListAuditMitigationActionsTasks](https://docs.aws.amazon.com/iot/latest/apireference/API_ListAuditMitigationActionsTasks.html).
+    """
+    end = pd.Timestamp(target_now(), unit="s", tz="UTC") + pd.Timedelta(minutes=5)  # the sandbox clock may be ahead
+    rows = [{"task": t["taskId"], "status": t["taskStatus"], "started": t.get("startTime")}
+            for page in _iot().get_paginator("list_audit_mitigation_actions_tasks").paginate(
+                findingId=finding_id, startTime=end - pd.Timedelta(days=days), endTime=end)
+            for t in page["tasks"]]
+    frame = pd.DataFrame(rows, columns=["task", "status", "started"])
+    return frame.sort_values("started", ascending=False, ignore_index=True) if rows else frame
 
 
 def cancel_mitigation_task(task_id: str) -> str:

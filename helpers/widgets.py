@@ -19,8 +19,9 @@ from typing import Any, Callable, Iterable
 
 import ipywidgets as widgets
 import pandas as pd
+from IPython.display import HTML, display
 
-from . import audits, findings, settings
+from . import audits, findings, fleet, mitigation, settings
 from .checks import CHECK_NAMES, ORIGINAL_14, checks_by_severity, describe_check
 from .errors import WorkshopError
 from .tables import SEVERITY_COLOURS, frame_to_html
@@ -30,6 +31,13 @@ __all__ = ["Panel", "CheckPicker", "SchedulePicker", "AuditPanel", "FindingsExpl
            "MitigationLauncher", "mitigation_launcher"]
 
 _COLOURS = {"info": "#0072B2", "success": "#009E73", "error": "#D55E00", "warning": "#E69F00"}
+# Shown under every panel. In JupyterLab the style hides it while the widget lives (an output area holding a live
+# widget box is followed by this one); after a page reload the widget's model is gone ("Error displaying widget:
+# model not found") and the hint shows. Elsewhere (or with the style sanitised away) it simply stays visible.
+RELOAD_HINT = ("<style>.jp-OutputArea-child:has(.widget-box) + .jp-OutputArea-child .workshop-reload-hint"
+               "{display:none}</style><div class='workshop-reload-hint' style='color:#666;font-size:90%'>"
+               "↻ Widget gone (\"model not found\") after a page reload? Run this cell again to get it back; "
+               "nothing in the account changed.</div>")
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -67,6 +75,11 @@ class Panel(widgets.VBox):
     def say(self, text: str, kind: str = "info") -> None:
         """Show ``text`` in the status line."""
         self.status.value = message_html(text, kind)
+
+    def _ipython_display_(self) -> None:
+        """Display the panel, then the one-line hint that explains it after a page reload (:data:`RELOAD_HINT`)."""
+        display(self._repr_mimebundle_(), raw=True)
+        display(HTML(RELOAD_HINT))
 
     def guarded(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``fn`` wrapped so any exception it raises is shown in ``status`` instead."""
@@ -478,8 +491,6 @@ class MitigationLauncher(Panel):
     """Select findings, choose an allowed action per check, name the task, preview, confirm, watch, verify."""
 
     def __init__(self, task_id: str, poll_interval: float, background: bool | None) -> None:
-        from . import mitigation
-
         self._mitigation = mitigation
         self.audit_task_id = task_id
         self.poll_interval, self.background = poll_interval, background
@@ -500,15 +511,21 @@ class MitigationLauncher(Panel):
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", bar_style="info")
         self.progress_label = widgets.HTML()
         self.result = widgets.HTML()
-        super().__init__([self.findings, self.actions_box, self.task_name,
+        self.history = widgets.HTML()
+        self.reactivate_button = widgets.Button(description="Re-activate certificate", button_style="success",
+                                                icon="undo", layout=widgets.Layout(width="16em", display="none"),
+                                                tooltip="Make the deactivated certificate ACTIVE again (Module 3 "
+                                                        "needs it)")
+        super().__init__([self.findings, self.actions_box, self.task_name, self.history,
                           widgets.HBox([self.preview_button, self.confirm, self.start_button]), self.preview,
-                          widgets.HBox([self.progress, self.progress_label]), self.result])
+                          widgets.HBox([self.progress, self.progress_label]), self.result, self.reactivate_button])
         self.mitigation_task_id: str | None = None
         self.final: dict[str, Any] | None = None
         self.findings.observe(self.guarded(lambda _: self._selection_changed()), names="value")
         self.confirm.observe(self.guarded(lambda _: self._confirm_changed()), names="value")
         self.preview_button.on_click(self.guarded(lambda _: self.show_preview()))
         self.start_button.on_click(self.guarded(lambda _: self._start()))
+        self.reactivate_button.on_click(self.guarded(lambda _: self.reactivate()))
         if not options:
             self.say(f"Audit {task_id} has no unsuppressed findings: nothing to mitigate.", "success")
 
@@ -541,6 +558,52 @@ class MitigationLauncher(Panel):
         self.action_choosers = choosers
         self.actions_box.children = list(choosers.values())
         self._reset_confirmation()
+        self.history.value = self._history_html()
+
+    # what was already done -------------------------------------------------------------------------------------
+    def _selected_certificates(self) -> list[str]:
+        """Return the device certificates the selected findings are about."""
+        ids = [c for f in self.findings.value for c in findings.certificate_ids_of(findings.describe_finding(f))]
+        return list(dict.fromkeys(ids))
+
+    def earlier_state(self) -> list[str]:
+        """Return, for each selected finding about a certificate, what was already done and what starting a task
+        now means (the notebook may have deactivated it in §2 and re-activated it in §4)."""
+        notes = []
+        for finding_id in self.findings.value:
+            certificates = findings.certificate_ids_of(findings.describe_finding(finding_id))
+            if not certificates:
+                continue
+            done = self._mitigation.tasks_for_finding(finding_id)
+            done = done[done["status"] == "COMPLETED"]
+            for certificate in certificates:
+                status = self._mitigation.certificate_status(certificate)
+                short = f"{certificate[:12]}…"
+                if status == "INACTIVE":
+                    by = f" (task {done['task'].iloc[0]} deactivated it)" if not done.empty else ""
+                    notes.append(f"Certificate {short} is already INACTIVE{by}: a task changes nothing. It stays "
+                                 "INACTIVE until you re-activate it (§4 of the notebook, or the button that appears "
+                                 "here after a task) — Module 3 needs it ACTIVE.")
+                elif status == "ACTIVE" and not done.empty:
+                    notes.append(f"Task {done['task'].iloc[0]} already deactivated certificate {short} for this "
+                                 "finding, and it has been re-activated since (§4 of the notebook does that for "
+                                 "Module 3). Starting a task now deactivates it again: SensorDevice01 and "
+                                 "SensorDevice02 are cut off until you re-activate it — with the button that appears "
+                                 "here afterwards, or by running §4's cells again.")
+        return notes
+
+    def _history_html(self) -> str:
+        """Return :meth:`earlier_state` as notices (empty when nothing was done yet)."""
+        return "".join(message_html(n, "warning") for n in self.earlier_state())
+
+    def reactivate(self) -> str:
+        """Make the certificates of the selected findings ACTIVE again (the notebook's §4); return what was done."""
+        done = [fleet.reactivate_certificate(certificate_id=c, confirm=True) for c in self._selected_certificates()]
+        self.reactivate_button.layout.display = "none"
+        self.history.value = self._history_html()
+        text = " ".join(done) or "No certificate to re-activate in the selected findings."
+        self.say(text, "success")
+        return text
 
     def _reset_confirmation(self) -> None:
         self.confirm.value = False
@@ -564,6 +627,7 @@ class MitigationLauncher(Panel):
         """Show (and return) what the task will change; confirming is possible only after this."""
         ids, mapping = self._chosen()
         table = self._mitigation.preview_mitigation(mapping, finding_ids=ids)
+        self.history.value = self._history_html()  # the account may have changed since the selection
         self.preview.value = (message_html(f"Task {self.task_name.value} will make {len(table)} change(s):", "warning")
                               + frame_to_html(table))
         self._confirm_changed()
@@ -594,12 +658,17 @@ class MitigationLauncher(Panel):
                                                                progress=self._show)
         executions = self._mitigation.mitigation_executions(task_id)
         parts = [frame_to_html(executions)]
-        certificates = [c for f in self.findings.value for c in findings.certificate_ids_of(findings.describe_finding(f))]
+        certificates = self._selected_certificates()
         if certificates:
             statuses = self._mitigation.verify_certificates(certificates)
             parts.append(frame_to_html(statuses))
             parts.append(message_html("; ".join(f"certificate {r['certificate'][:12]}… is now {r['status']}"
                                                 for _, r in statuses.iterrows()), "success"))
+            if (statuses["status"] == "INACTIVE").any():
+                parts.append(message_html(
+                    "Devices using it are cut off now. Module 3 needs the certificate ACTIVE: when you have seen the "
+                    "effect, click Re-activate certificate below (or run §4's cells of the notebook).", "warning"))
+                self.reactivate_button.layout.display = None
         self.result.value = "".join(parts)
         self.say(f"Mitigation task {task_id} {self.final['taskStatus']}.",
                  "success" if self.final["taskStatus"] == "COMPLETED" else "warning")
@@ -608,6 +677,10 @@ class MitigationLauncher(Panel):
 def mitigation_launcher(task_id: str | None = None, *, poll_interval: float = 1.0,
                         background: bool | None = None) -> MitigationLauncher:
     """Return the mitigation launcher for an audit's findings (default: the latest finished on-demand audit).
+
+    Its buttons call StartAuditMitigationActionsTask, DescribeAuditMitigationActionsTask,
+    ListAuditMitigationActionsExecutions, ListAuditMitigationActionsTasks, DescribeCertificate and UpdateCertificate
+    (``helpers.under_the_hood.show_calls()`` lists every call).
 
     AWS operations:
     [DescribeAuditFinding](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditFinding.html),

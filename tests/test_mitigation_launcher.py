@@ -58,3 +58,59 @@ def test_errors_land_in_the_status_line(launcher):
     next(iter(launcher.action_choosers.values())).value = None
     launcher.preview_button.click()
     assert "No action chosen" in launcher.status.value
+
+
+def deactivate_with_a_task(launcher, name: str = "Earlier") -> str:
+    """Mitigate the shared-certificate finding in code (as the notebook's §2 does); return the task id."""
+    finding = launcher.module.findings[SHARED]["findingId"]
+    task = mitigation.start_mitigation_task({SHARED: ["Update-device-certificate"]}, finding_ids=[finding],
+                                            task_name=name)
+    mitigation.wait_for_mitigation_task(task, poll_interval=0.05, progress=None)
+    return task
+
+
+def test_a_finding_mitigated_then_reactivated_is_explained_before_starting_again(launcher):
+    assert launcher.earlier_state() == []
+    deactivate_with_a_task(launcher)
+    launcher.module.iot.update_certificate(certificateId=launcher.module.cert, newStatus="ACTIVE")  # §4
+    launcher.select([launcher.module.findings[SHARED]["findingId"]])
+    said = launcher.history.value
+    assert "Task Earlier already deactivated certificate" in said and "re-activated since" in said
+    assert "deactivates it again" in said
+
+
+def test_an_inactive_certificate_is_said_to_be_inactive_already(launcher):
+    deactivate_with_a_task(launcher)
+    launcher.select([launcher.module.findings[SHARED]["findingId"]])
+    assert "is already INACTIVE (task Earlier deactivated it)" in launcher.history.value
+    assert launcher.reactivate_button.layout.display == "none"
+
+
+def test_after_the_launch_the_certificate_can_be_reactivated_from_the_launcher(sandbox, tmp_path, monkeypatch):
+    from helpers import audits, fleet
+
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
+    env = fleet.build_workshop_environment()
+    mitigation.create_mitigation_action("Update-device-certificate", "UPDATE_DEVICE_CERTIFICATE")
+    task_id = audits.run_on_demand_audit([SHARED], poll_interval=0.05, progress=None)["taskId"]
+    panel = widgets.mitigation_launcher(task_id, poll_interval=0.05, background=False)
+    panel.select(list(panel.findings_frame["finding id"]))
+    panel.preview_button.click()
+    panel.confirm.value = True
+    panel.start_button.click()
+    assert mitigation.certificate_status(env.certificate_id) == "INACTIVE"
+    assert "Module 3 needs the certificate ACTIVE" in panel.result.value
+    assert panel.reactivate_button.layout.display is None  # shown
+    panel.reactivate_button.click()
+    assert mitigation.certificate_status(env.certificate_id) == "ACTIVE"
+    assert "is ACTIVE again" in panel.status.value and panel.reactivate_button.layout.display == "none"
+    assert "re-activated since" in panel.history.value  # using it again would deactivate it again: it says so
+
+
+def test_a_panel_displays_a_reload_hint_under_it(monkeypatch):
+    shown = []
+    monkeypatch.setattr(widgets, "display", lambda obj, **kw: shown.append(obj))
+    panel = widgets.Panel([])
+    panel._ipython_display_()
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]
+    assert "Run this cell again" in shown[1].data and "model not found" in shown[1].data
