@@ -2,6 +2,9 @@
 
 ``WORKSHOP_TARGET=sandbox`` (default) talks to the local endpoint in ``AWS_ENDPOINT_URL`` (started inside this
 kernel when nothing answers there); ``WORKSHOP_TARGET=aws`` uses the normal AWS credential chain (profile, env, SSO).
+``WORKSHOP_TARGET=rehearsal`` is the aws branch of everything (confirmations, console links, masked account, the
+normal credential chain) with the calls sent to the local stack at ``AWS_ENDPOINT_URL`` playing a real account
+(``make rehearse``): it never starts a sandbox itself and never uses the sandbox-only controls.
 Everything else in ``helpers`` gets its clients from here, so the same calls reach either target.
 """
 from __future__ import annotations
@@ -27,7 +30,7 @@ from . import calls
 from .errors import TargetError
 from .spec.regions import iot_regions
 
-TARGETS = ("sandbox", "aws")
+TARGETS = ("sandbox", "aws", "rehearsal")
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ENDPOINT = "http://127.0.0.1:5000"
 SANDBOX_ACCOUNT = "123456789012"
@@ -48,8 +51,8 @@ def get_target() -> str:
     if value not in TARGETS:
         raise TargetError(
             f"WORKSHOP_TARGET={value!r} is not a target this workshop knows.",
-            "Set WORKSHOP_TARGET to 'sandbox' (local, no account needed) or 'aws' (your real account), "
-            "then restart the kernel.",
+            "Set WORKSHOP_TARGET to 'sandbox' (local, no account needed), 'aws' (your real account) or "
+            "'rehearsal' (the aws path against a local stack, see `make rehearse`), then restart the kernel.",
         )
     return value
 
@@ -57,6 +60,11 @@ def get_target() -> str:
 def is_sandbox() -> bool:
     """Return True when the active target is the local sandbox."""
     return get_target() == "sandbox"
+
+
+def is_rehearsal() -> bool:
+    """Return True when the aws path runs against the local stack playing a real account (``make rehearse``)."""
+    return get_target() == "rehearsal"
 
 
 def resolve_region() -> tuple[str, str]:
@@ -100,7 +108,7 @@ def client_config() -> Config:
         read_timeout=60,
         user_agent_extra="iot-audit-workshop",
         # In aws mode an AWS_ENDPOINT_URL left over from the sandbox must not redirect calls.
-        ignore_configured_endpoint_urls=not is_sandbox(),
+        ignore_configured_endpoint_urls=get_target() == "aws",
     )
 
 
@@ -161,6 +169,16 @@ def sandbox_endpoint() -> str:
     print(f"No sandbox answered at {endpoint}, so one was started inside this kernel at {_kernel_server.endpoint}. "
           "Its state lasts as long as this kernel; `make lab` shares one sandbox across notebooks.", file=sys.stderr)
     return _kernel_server.endpoint
+
+
+def rehearsal_endpoint() -> str:
+    """Return the local stack's endpoint a rehearsal sends every call to (``AWS_ENDPOINT_URL``); it must be running."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
+    if not endpoint:
+        raise TargetError("WORKSHOP_TARGET=rehearsal needs AWS_ENDPOINT_URL: the local stack playing a real account.",
+                          "Run `make rehearse` (it starts the stack and sets it), or set AWS_ENDPOINT_URL to a "
+                          "running sandbox started for a rehearsal.")
+    return endpoint
 
 
 def sandbox_instance() -> str | None:
@@ -282,7 +300,7 @@ def _cached_client(service: str, target: str, region: str, endpoint: str | None,
 def client(service: str) -> Any:
     """Return a boto3 client for ``service`` on the active target (cached per target, region and endpoint)."""
     target = get_target()
-    endpoint = sandbox_endpoint() if target == "sandbox" else None
+    endpoint = sandbox_endpoint() if target == "sandbox" else rehearsal_endpoint() if target == "rehearsal" else None
     return _cached_client(service, target, get_region(), endpoint, os.environ.get("AWS_PROFILE"))
 
 
@@ -343,7 +361,9 @@ class Banner:
 
     @property
     def title(self) -> str:
-        return "SANDBOX" if self.target == "sandbox" else "REAL AWS ACCOUNT"
+        """Return the banner's headline for its target."""
+        return {"sandbox": "SANDBOX", "rehearsal": "REHEARSAL: A LOCAL STACK PLAYING A REAL ACCOUNT"}.get(
+            self.target, "REAL AWS ACCOUNT")
 
     def __str__(self) -> str:
         rows = "\n".join(f"  {k}: {v}" for k, v in self.lines)
@@ -377,7 +397,7 @@ def show_target() -> Banner:
     if allowed and ident["account"] not in allowed:
         raise TargetError(f"Account {mask_account(ident['account'])} is not in WORKSHOP_ALLOWED_ACCOUNTS.",
                           "Switch to an allowed profile, or add the account to WORKSHOP_ALLOWED_ACCOUNTS.")
-    return Banner("aws", [("account", mask_account(ident["account"])), ("region", f"{region} — from {source}"),
+    return Banner(get_target(), [("account", mask_account(ident["account"])), ("region", f"{region} — from {source}"),
                           ("caller", identity_type(ident["arn"])),
                           ("profile", os.environ.get("AWS_PROFILE") or "default credential chain")],
                   "Audits are billed per device per month, and mitigation actions change real devices "

@@ -209,3 +209,26 @@ def test_console_url(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     assert target.console_url("/dd/auditResults") == (
         "https://console.aws.amazon.com/iot/home?region=eu-west-1#/dd/auditResults")
+
+
+def test_rehearsal_takes_the_aws_branch_but_calls_the_local_stack(monkeypatch, sandbox_server):
+    monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_server.endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert not target.is_sandbox() and target.is_rehearsal()
+    iot = target.client("iot")
+    assert iot.meta.endpoint_url == sandbox_server.endpoint and iot.meta.region_name == "eu-west-1"
+    banner = target.show_target()
+    assert banner.title.startswith("REHEARSAL") and "Destructive steps ask for confirmation" in banner.message
+    assert dict(banner.lines)["account"].startswith("•")
+    with pytest.raises(TargetError, match="sandbox control"):
+        target.sandbox_control("GET", "/_sandbox/clock")
+
+
+def test_rehearsal_without_an_endpoint_names_make_rehearse(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with pytest.raises(TargetError, match="make rehearse"):
+        target.client("iot")
