@@ -213,7 +213,8 @@ def helper_names(nb: dict) -> dict[str, tuple[str, str | None]]:
 
 def aws_calls(code: str, bound: dict[str, tuple[str, str | None]]) -> set[str]:
     """Return the AWS operations ("service:Operation") the code reaches through helpers (per the static analysis of
-    tests/test_aws_operation_docs.py) or through boto3 clients from ``target.client(...)`` bound to a name."""
+    tests/test_aws_operation_docs.py) or through boto3 clients from ``target.client(...)`` bound to a name; not
+    ``needs()``, whose look-ups check the cell's preconditions rather than do the section's work."""
     reached = reached_operations()
     try:
         tree = ast.parse(as_python(code))
@@ -228,7 +229,7 @@ def aws_calls(code: str, bound: dict[str, tuple[str, str | None]]) -> set[str]:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        if isinstance(func, ast.Name) and func.id in bound and bound[func.id][1]:
+        if isinstance(func, ast.Name) and func.id in bound and bound[func.id][1] and func.id != "needs":
             operations |= reached.get(bound[func.id], frozenset())
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = func.value.id
