@@ -6,6 +6,10 @@ that DescribeEndpoint names. In aws mode that is AWS IoT Core (port 8883, the se
 trust store, which holds Amazon Root CA 1); in the sandbox it is the sandbox's own broker on 127.0.0.1, verified
 against the sandbox's root CA. Any MQTT broker with TLS client authentication works too (the tests also start
 mosquitto).
+
+:func:`sessions_table` shows the devices' sessions: in the sandbox as the broker saw them (its sessions control:
+live, disconnected with AWS's disconnect reason, refused with the reason); AWS has no API listing MQTT sessions, so in
+aws mode it shows the sessions the devices themselves ran (the list :func:`run_devices` returns).
 """
 from __future__ import annotations
 
@@ -16,12 +20,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
 
 from . import state, target
 from .errors import WorkshopError
 
 MQTT_TLS_PORT = 8883
+SESSION_COLUMNS = ["client id", "certificate", "connected", "disconnected", "state", "reason"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class DeviceIdentity:
     cert_file: Path
     key_file: Path
     thing_name: str = ""
+    certificate_id: str = ""  # the certificate's id in AWS IoT, when known (shown in session tables)
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Session:
     disconnected_at: float
     topic: str
     payload: str
+    certificate_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,7 +182,7 @@ def run_session(identity: DeviceIdentity, host: str, topic: str, *, port: int = 
     finally:
         client.disconnect()
         client.loop_stop()
-    return Session(identity.client_id, connected_at, time.time(), topic, body)
+    return Session(identity.client_id, connected_at, time.time(), topic, body, identity.certificate_id)
 
 
 def run_devices(identities: Sequence[DeviceIdentity], host: str, topic_for: Any = None, *,
@@ -254,3 +264,70 @@ def hold_connection(identity: DeviceIdentity, broker: Broker, *, timeout: float 
     _connect(client, identity, broker.host, broker.port, timeout)
     client.reconnect_delay_set(min_delay=3600, max_delay=3600)  # a device cut off stays off: no silent reconnect
     return HeldConnection(identity, client)
+
+
+# -- sessions as a table ---------------------------------------------------------------------------------------------
+def _when(seconds: float | None) -> Any:
+    """Return epoch seconds as a UTC timestamp (NaT when unknown)."""
+    return pd.NaT if seconds is None else pd.Timestamp(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def broker_sessions(client_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Return the sandbox broker's live, recently disconnected and recently refused sessions (of ``client_ids``, or
+    all), newest first, as rows of :data:`SESSION_COLUMNS` (times on the sandbox clock).
+
+    Sandbox only: ``GET /_sandbox/iot/sessions`` (AWS has no API listing MQTT sessions).
+    """
+    seen = target.sandbox_control("GET", "/_sandbox/iot/sessions")
+    wanted = None if client_ids is None else set(client_ids)
+    rows = [{"client id": c["clientId"], "certificate": c.get("certificateId", ""), "connected": c["connectedAt"],
+             "disconnected": None, "state": "connected", "reason": ""} for c in seen["live"]]
+    rows += [{"client id": c["clientId"], "certificate": c.get("certificateId", ""), "connected": c["connectedAt"],
+              "disconnected": c["disconnectedAt"], "state": "disconnected", "reason": c.get("reason") or ""}
+             for c in seen["disconnects"]]
+    rows += [{"client id": c["clientId"], "certificate": c.get("certificateId", ""), "connected": None,
+              "disconnected": None, "state": "refused", "reason": c.get("reason") or ""}
+             for c in reversed(seen["refusals"])]
+    rows = [r for r in rows if wanted is None or r["client id"] in wanted]
+    timed = sorted((r for r in rows if r["connected"] is not None), key=lambda r: r["connected"], reverse=True)
+    return timed + [r for r in rows if r["connected"] is None]
+
+
+def sessions_table(sessions: Sequence[Session] | None = None, *, client_ids: Iterable[str] | None = None,
+                   limit: int = 20) -> pd.DataFrame:
+    """Return a table of MQTT sessions, newest first: client id, certificate, connected and disconnected (UTC), state
+    (connected, disconnected, refused) and the broker's reason.
+
+    Sandbox: the broker's own record (:func:`broker_sessions`) of ``client_ids`` (default: those of ``sessions``),
+    at most ``limit`` rows (default: as many as ``sessions`` when given, so a run's table shows that run). aws: AWS
+    IoT Core has no API listing sessions, so the table shows ``sessions`` as the devices ran them (required).
+    """
+    if target.is_sandbox():
+        ids = set(client_ids) if client_ids is not None else \
+            ({s.client_id for s in sessions} if sessions is not None else None)
+        rows = broker_sessions(ids)[:len(sessions) if sessions is not None else limit]
+    elif sessions is None:
+        raise WorkshopError("AWS IoT Core has no API that lists MQTT sessions, so there is nothing to read them from.",
+                            "Pass the sessions the devices ran: sessions_table(run.sessions), with run = "
+                            "fleet.connect_devices(env) (or devices.run_devices(...)).")
+    else:
+        rows = [{"client id": s.client_id, "certificate": s.certificate_id, "connected": s.connected_at,
+                 "disconnected": s.disconnected_at, "state": "disconnected",
+                 "reason": "the device disconnected (as the device saw it)"}
+                for s in sorted(sessions, key=lambda s: s.connected_at, reverse=True)][:limit]
+    table = pd.DataFrame(rows, columns=SESSION_COLUMNS)
+    for column in ("connected", "disconnected"):
+        table[column] = [_when(v) for v in table[column]]
+    table["certificate"] = [f"{c[:12]}…" if c else "" for c in table["certificate"]]
+    return table
+
+
+def wait_until_offline(client_ids: Iterable[str], timeout: float = 10.0) -> set[str]:
+    """Return the client ids still connected to the sandbox broker after waiting up to ``timeout`` seconds for them to
+    disconnect (a kernel that just stopped closes its connections within moments). Sandbox only."""
+    wanted, deadline = set(client_ids), time.monotonic() + timeout
+    while True:
+        live = {c["clientId"] for c in target.sandbox_control("GET", "/_sandbox/iot/sessions")["live"]} & wanted
+        if not live or time.monotonic() >= deadline:
+            return live
+        time.sleep(0.2)

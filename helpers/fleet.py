@@ -5,11 +5,15 @@ devices, undo the module's deactivation, compare an audit with the ground truth,
   sharing one certificate, the ``iot:*`` device policy, the audit role with the 14 original checks enabled, the SNS
   topic ``BadDevices`` and its role, logging left off. An audit then finds exactly three non-compliant checks.
 * :func:`verify_workshop_environment` is a table of what Module 1 should have, what is there, and each gap's fix.
+* :func:`connect_devices` runs SensorDevice01 and SensorDevice02 as real MQTT clients sharing their certificate, in
+  both targets (in the sandbox it then moves the clock past the audit's 2-hour look-back gap).
 * :func:`reactivate_certificate` makes the shared certificate ACTIVE again after Module 2's mitigation (Module 3
   needs it). Building again (the top of every notebook) also undoes what Module 2's mitigations changed on purpose,
   so that any notebook can be re-run after any other.
 * :func:`build_fleet` seeds a fleet of any size with a known mix of problems for every audit check, and returns the
-  findings an audit must report (the ground truth); :func:`compare_findings` checks an audit against it.
+  findings an audit must report (the ground truth); :func:`compare_findings` checks an audit against it. Where the
+  line between real and synthetic connections is: the Module 1 devices always connect for real; a fleet's
+  thousands of sessions are recorded as synthetic history in the sandbox (see :func:`build_fleet`).
 * :func:`cleanup` lists (dry run, the default), then deletes, everything the workshop created here.
 
 The work is split by job: :mod:`helpers.fleet_base` (tags, names), :mod:`helpers.fleet_plan` (planning and
@@ -29,13 +33,14 @@ from typing import Any, Callable
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from . import certs, fleet_build, roles, state, target
+from . import certs, devices, fleet_build, roles, state, target
 from .cleanup import CleanupReport, cleanup, cleanup_plan  # noqa: F401  (public API)
 from .errors import WorkshopError, error_code
 from .fleet_base import (AUDIT_POLICY_ARN, CONNECTION_LOOKBACK_GAP_HOURS, MODULE1_NON_COMPLIANT,  # noqa: F401
                          MODULE1_THINGS, MODULE1_TOPICS, PERMISSIVE_POLICY, ROLE_PATH, RUN_TAG, SNS_POLICY_ARN,
-                         TAG_KEY, TAG_VALUE, TOPIC_NAME, account_id, after_role_propagation, create_policy,
-                         create_role, iot_tags, is_gone, is_sandbox, logging_enabled, target_now, thing_attributes)
+                         TAG_KEY, TAG_VALUE, TOPIC_NAME, account_id, advance_sandbox_clock, after_role_propagation,
+                         create_policy, create_role, iot_tags, is_gone, is_sandbox, logging_enabled, target_now,
+                         thing_attributes)
 from .fleet_plan import (MIN_FLEET, PERMISSIVE_KINDS, POLICY_DOCUMENTS, CertPlan, DevicePlan, Fleet,  # noqa: F401
                          FleetPKI, FleetPlan, expected_findings, finding_key, fleet_sessions, issuer_identifier,
                          make_pki, plan_fleet, policy_name)
@@ -45,6 +50,7 @@ from .spec.checks import ORIGINAL_14
 MAX_AWS_FLEET = 500
 ERRATUM_TOPIC = "BadIoTDevices"  # what the original stack named the topic the module calls BadDevices
 CONNECTION_LOOKBACK_DAYS = 31  # how far back an on-demand audit reads connections
+LOOKBACK_MARGIN_SECONDS = 60  # the sandbox clock moves this far past the 2-hour gap
 LOGGING_ROLE_PREFIX = "IoTLoggingRole-"  # the workshop's logging roles (ENABLE_IOT_LOGGING mitigations)
 
 
@@ -102,7 +108,8 @@ def _module1_changes(run_id: str) -> list[str]:
             "account audit configuration: audit role set, the 14 original checks enabled (the previous "
             "configuration is saved and given back by cleanup)",
             f"IoT logging turned off again if a workshop mitigation turned it on (role {LOGGING_ROLE_PREFIX}*)",
-            "device connections: both devices connect with the shared certificate (real MQTT in aws mode)"]
+            "device connections: both devices connect over MQTT with the shared certificate (3 sessions of about "
+            "1 s each); AWS's audits see them about 2 hours later"]
 
 
 def _existing_module1() -> WorkshopEnvironment | None:
@@ -261,15 +268,15 @@ def _module1_drift(env: WorkshopEnvironment) -> list[tuple[str, Callable[[], Any
 
 def _restore_module1(env: WorkshopEnvironment, *, confirm: bool, connect: bool) -> list[str]:
     """Undo what Module 2's mitigations changed in the Module 1 environment (in aws mode only with ``confirm``) and,
-    in the sandbox with ``connect``, record the devices' connections if they are missing; return what was done."""
+    with ``connect``, connect the devices when an audit would not see them; return what was done."""
     drift = _module1_drift(env)
     if drift:
         require_confirmation("Restoring the Module 1 environment", [what for what, _ in drift], confirm)
     for _, undo in drift:
         undo()
     done = [what for what, _ in drift]
-    if connect and is_sandbox() and connect_devices(env)["sessions"]:
-        done.append("recorded the devices' connections with the shared certificate")
+    if connect and not devices_seen_by_audit(env):
+        done.append(str(connect_devices(env, progress=None)))
     return done
 
 
@@ -356,52 +363,83 @@ def _environment(env: WorkshopEnvironment | None) -> WorkshopEnvironment:
     return env
 
 
-def connect_devices(env: WorkshopEnvironment, *, hours: float = 3.0, every_seconds: float = 10.0,
-                    mqtt_sessions: int = 3, ca_file: Path | None = None) -> dict[str, Any]:
-    """Return what happened after both Module 1 devices connected with their shared certificate.
+@dataclass(frozen=True, repr=False)
+class DevicesConnected:
+    """What :func:`connect_devices` did: the MQTT sessions the devices ran, when an audit sees them, and how far the
+    sandbox clock moved to get there (0 in a real account, whose audits see them about 2 hours later)."""
 
-    Sandbox: records the connection history the original simulators would have built over the last ``hours`` (a
-    session every ``every_seconds``, both devices at once, different client ids), ending more than 2 hours ago so that
-    an audit started now sees it. Nothing is recorded when an audit would already see both devices use the
-    certificate ("already recorded"), and new history never overlaps earlier sessions of the same client ids (that
-    would add a conflicting-client-id finding). aws: runs ``mqtt_sessions`` real MQTT sessions now; AWS's audit sees
-    connections only after 2 hours.
+    sessions: tuple[devices.Session, ...]
+    visible_to_audit_from: datetime
+    clock_advanced_seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        """Return what happened in one sentence."""
+        clients = sorted({s.client_id for s in self.sessions})
+        said = (f"{' and '.join(clients)} connected over MQTT with the shared certificate: {len(self.sessions)} "
+                f"sessions, at the same time in each round.")
+        when = self.visible_to_audit_from.isoformat(timespec="seconds")
+        if self.clock_advanced_seconds:
+            return (f"{said} The sandbox clock moved {self.clock_advanced_seconds / 3600:.2f} h forward (to {when}), "
+                    "past the 2 hours an audit ignores, so an audit started now sees these sessions.")
+        return f"{said} An audit started from {when} on (about 2 hours from now) sees them."
+
+    __str__ = __repr__
+
+
+def devices_seen_by_audit(env: WorkshopEnvironment) -> bool:
+    """Return True when an on-demand audit started now sees both devices use the shared certificate: in the sandbox,
+    read from its connection history (sessions 2 hours to 31 days old); in a real account, which has no such API,
+    from this machine's record that the devices connected in the last 31 days (AWS shows them 2 hours later)."""
+    if is_sandbox():
+        now = target_now()
+        start, end = now - CONNECTION_LOOKBACK_DAYS * 86400, now - CONNECTION_LOOKBACK_GAP_HOURS * 3600
+        seen = {e["clientId"] for e in target.sandbox_control("GET", "/_sandbox/iot/connections")["events"]
+                if e["certificateId"] == env.certificate_id and e["connectedAt"] <= end
+                and (e["disconnectedAt"] or now) >= start}
+        return seen >= set(env.things)
+    run = next((r for r in state.runs("module1") if r["run_id"] == env.run_id), {})
+    return run.get("devices_connected_at", 0.0) >= time.time() - CONNECTION_LOOKBACK_DAYS * 86400
+
+
+def connect_devices(env: WorkshopEnvironment, *, sessions: int = 3, hold_seconds: float = 1.0,
+                    interval: float = 0.5, ca_file: Path | None = None,
+                    progress: Callable[[str], None] | None = print) -> DevicesConnected:
+    """Return the sessions of SensorDevice01 and SensorDevice02 after they connected as real MQTT clients sharing one
+    certificate: ``sessions`` rounds, both devices connected at once for ``hold_seconds``, each publishing a reading.
+
+    The same in both targets: the devices connect to DescribeEndpoint's ``iot:Data-ATS`` broker (AWS IoT Core, or
+    the sandbox's), and the sessions land in the connection history Device Defender's audits read. Audits ignore the
+    last 2 hours of connections, as in AWS: in the sandbox the clock is then moved past that gap (a sandbox-only
+    control), in a real account the result says from when an audit sees them.
+
+    Safe to run again: the rounds run one after another, and in the sandbox a device of the same client id still
+    connected (e.g. held by notebook 04) is waited for and, if it stays, named in an error, because connecting again
+    would knock it off, which an audit reports as CONFLICTING_CLIENT_IDS_CHECK.
 
     AWS operation: [DescribeEndpoint](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeEndpoint.html).
     """
     if is_sandbox():
-        now = target_now()
-        end = now - CONNECTION_LOOKBACK_GAP_HOURS * 3600 - 60
-        history = [e for e in target.sandbox_control("GET", "/_sandbox/iot/connections")["events"]
-                   if e["clientId"] in env.things and e["connectedAt"] >= now - CONNECTION_LOOKBACK_DAYS * 86400]
-        seen = {e["clientId"] for e in history if e["certificateId"] == env.certificate_id and e["connectedAt"] < end}
-        if seen >= set(env.things):
-            return {"mode": "already recorded", "sessions": 0,
-                    "visible_to_audit_from": datetime.fromtimestamp(now, timezone.utc)}
-        if history:  # earlier sessions of these client ids (e.g. a previous certificate's): record before them
-            end = min(end, min(e["connectedAt"] for e in history) - 60)
-        start = end - hours * 3600
-        events = []
-        for i in range(int(hours * 3600 // every_seconds)):
-            t = start + i * every_seconds
-            for j, thing in enumerate(env.things):
-                events.append({"clientId": thing, "certificateId": env.certificate_id, "connectedAt": t + j * 0.2,
-                               "disconnectedAt": t + j * 0.2 + 2.0, "sourceIp": f"192.0.2.{j + 1}"})
-        for chunk in range(0, len(events), fleet_build.BULK_CHUNK * 2):
-            target.sandbox_control("POST", "/_sandbox/iot/connections",
-                                   {"events": events[chunk:chunk + fleet_build.BULK_CHUNK * 2]})
-        return {"mode": "recorded history", "sessions": len(events),
-                "visible_to_audit_from": datetime.fromtimestamp(now, timezone.utc)}
-    from . import devices
-
+        still = devices.wait_until_offline(env.things)
+        if still:
+            raise WorkshopError(f"{', '.join(sorted(still))} {'is' if len(still) == 1 else 'are'} connected to the "
+                                "broker now (held open by another notebook or script); connecting the same client id "
+                                "again would knock it off, and an audit would then report CONFLICTING_CLIENT_IDS_CHECK.",
+                                "Release it first (helpers.device_watch.release() in the notebook holding it, or "
+                                "restart that notebook's kernel), then run this again.")
     broker = devices.data_broker()
-    identities = [devices.DeviceIdentity(thing, Path(env.cert_file), Path(env.key_file), thing) for thing in env.things]
-    sessions = devices.run_devices(identities, broker.host,
-                                   lambda ident: MODULE1_TOPICS.get(ident.client_id, "temperature"), port=broker.port,
-                                   ca_file=ca_file or broker.ca_file, sessions=mqtt_sessions, progress=print)
-    last = max(s.disconnected_at for s in sessions)
-    return {"mode": "mqtt", "sessions": len(sessions),
-            "visible_to_audit_from": datetime.fromtimestamp(last + CONNECTION_LOOKBACK_GAP_HOURS * 3600, timezone.utc)}
+    identities = [devices.DeviceIdentity(thing, Path(env.cert_file), Path(env.key_file), thing, env.certificate_id)
+                  for thing in env.things]
+    ran = devices.run_devices(identities, broker.host, lambda ident: MODULE1_TOPICS.get(ident.client_id, "temperature"),
+                              port=broker.port, ca_file=ca_file or broker.ca_file, sessions=sessions,
+                              interval=interval, hold_seconds=hold_seconds, progress=progress)
+    state.update_run(env.run_id, devices_connected_at=target_now())
+    gap = CONNECTION_LOOKBACK_GAP_HOURS * 3600
+    if is_sandbox():
+        # an account shows connection findings about 2 hours after the connections: the sandbox fast-forwards
+        now = advance_sandbox_clock(gap + LOOKBACK_MARGIN_SECONDS)
+        return DevicesConnected(tuple(ran), datetime.fromtimestamp(now, timezone.utc), gap + LOOKBACK_MARGIN_SECONDS)
+    last = max(s.disconnected_at for s in ran)
+    return DevicesConnected(tuple(ran), datetime.fromtimestamp(last + gap + LOOKBACK_MARGIN_SECONDS, timezone.utc))
 
 
 # -- verify ---------------------------------------------------------------------------------------------------------
@@ -555,6 +593,13 @@ def build_fleet(devices: int = 100, seed: int = 0, *, confirm: bool = False, run
                 connect: bool = True, max_aws_devices: int = MAX_AWS_FLEET) -> Fleet:
     """Return a new fleet of ``devices`` devices with a seeded mix of problems for every audit check, and the
     findings (per check) an audit of it must report. In aws mode more than ``max_aws_devices`` is refused.
+
+    Connections (``connect``): in the sandbox the fleet's sessions are recorded as synthetic history (backdated past
+    the 2-hour gap, ``POST /_sandbox/iot/connections``), not run over MQTT. That is the line: the two Module 1 devices
+    always connect for real (:func:`connect_devices`), because attendees watch them; a fleet of thousands would need
+    thousands of TLS handshakes and hours of sessions to give its connection checks the history of devices that
+    connect every few seconds, and a seeded history is the ground truth the audit is compared with. In aws mode the
+    shared-certificate groups and the conflicting pairs connect over real MQTT (a few dozen sessions).
 
     AWS operations: [CreateThing](https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html),
     [RegisterCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCertificate.html),

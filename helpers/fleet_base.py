@@ -71,6 +71,16 @@ def target_now() -> float:
     return datetime.fromisoformat(now).timestamp()
 
 
+def advance_sandbox_clock(seconds: float) -> float:
+    """Return the sandbox's time (epoch seconds) after moving its clock ``seconds`` forward; the scheduled audits that
+    fall due run. Sandbox only: a real account's clock is the wall clock (the workshop then waits, or says when).
+
+    Sandbox control: ``POST /_sandbox/clock`` with ``{"advanceSeconds": seconds}``.
+    """
+    now = target.sandbox_control("POST", "/_sandbox/clock", {"advanceSeconds": seconds})["now"]
+    return datetime.fromisoformat(now).timestamp()
+
+
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """Return successive slices of ``items`` of at most ``size`` elements."""
     for i in range(0, len(items), size):

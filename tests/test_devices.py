@@ -157,3 +157,17 @@ def test_a_key_that_does_not_match_the_certificate_is_named(broker, tmp_path):
     with pytest.raises(WorkshopError) as e:
         tls_context(DeviceIdentity("mismatch", cert, key))
     assert "do not load" in e.value.problem
+
+
+def test_the_sessions_table_in_a_real_account_shows_the_devices_own_sessions(monkeypatch):
+    from helpers import devices, target
+
+    monkeypatch.setattr(target, "is_sandbox", lambda: False)
+    with pytest.raises(WorkshopError) as e:
+        devices.sessions_table()
+    assert "no API" in e.value.problem and "connect_devices" in e.value.fix
+    ran = [devices.Session("SensorDevice01", 100.0, 101.0, "t", "{}", "ab" * 32),
+           devices.Session("SensorDevice02", 100.2, 101.2, "t", "{}", "ab" * 32)]
+    table = devices.sessions_table(ran)
+    assert list(table["client id"]) == ["SensorDevice02", "SensorDevice01"]
+    assert list(table.columns) == devices.SESSION_COLUMNS and set(table["certificate"]) == {"abababababab…"}

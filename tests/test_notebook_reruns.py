@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers import certs, fleet, mitigation, target
+from helpers import devices, fleet, mitigation, target
 from helpers.errors import WorkshopError
 from helpers.spec.checks import ORIGINAL_14
 from tests.builders import wait_audit
@@ -44,24 +45,44 @@ def events() -> list[dict]:
 
 
 # -- the causes ---------------------------------------------------------------------------------------------------
-def test_connecting_again_adds_no_sessions_and_no_conflicting_client_ids(sandbox, state_dir):
+def spans(client_id: str) -> list[tuple[float, float]]:
+    """Return the (connected, disconnected) times of a client id's recorded sessions, oldest first."""
+    return sorted((e["connectedAt"], e["disconnectedAt"]) for e in events() if e["clientId"] == client_id)
+
+
+def test_connecting_again_never_overlaps_sessions_of_the_same_client_ids(sandbox, state_dir):
     env = fleet.build_workshop_environment()
-    recorded = events()
-    assert fleet.connect_devices(env)["mode"] == "already recorded"
-    fleet.build_workshop_environment()
-    assert len(events()) == len(recorded)
-    # the same client ids connected earlier with another certificate, at the times connect_devices would pick: the
-    # new history goes before those sessions instead of overlapping them
-    other = sandbox.iot.register_certificate_without_ca(certificatePem=certs.issue("earlier").pem,
-                                                        status="INACTIVE")["certificateId"]
-    target.sandbox_control("DELETE", "/_sandbox/iot/connections", {"certificateIds": [env.certificate_id]})
-    target.sandbox_control("POST", "/_sandbox/iot/connections",
-                           {"events": [{**e, "certificateId": other} for e in recorded]})
-    assert fleet.connect_devices(env)["sessions"] == len(recorded)
+    first = events()
+    assert sorted(e["clientId"] for e in first) == sorted(fleet.MODULE1_THINGS * 3)  # 3 real rounds
+    assert fleet.devices_seen_by_audit(env)
+    fleet.build_workshop_environment()  # an audit already sees them: no new sessions, no clock move
+    assert len(events()) == len(first)
+    again = fleet.connect_devices(env, progress=None)  # asked for explicitly (as 02 does): 3 more rounds
+    assert len(again.sessions) == 6 and len(events()) == 12 and again.clock_advanced_seconds > 2 * 3600
+    for client in fleet.MODULE1_THINGS:
+        times = spans(client)
+        assert all(a[1] < b[0] for a, b in zip(times, times[1:])), f"{client}: sessions overlap {times}"
     assert audit(sandbox.iot, ORIGINAL_14)[1] == set(fleet.MODULE1_NON_COMPLIANT)
     rebuilt = fleet.build_workshop_environment(rebuild=True)  # a new certificate: the deleted one's history goes
-    assert {e["certificateId"] for e in events()} == {other, rebuilt.certificate_id}
+    assert {e["certificateId"] for e in events()} == {rebuilt.certificate_id}
     assert audit(sandbox.iot, ORIGINAL_14)[1] == set(fleet.MODULE1_NON_COMPLIANT)
+
+
+def test_a_device_still_connected_is_named_not_knocked_off(sandbox, state_dir, monkeypatch):
+    env = fleet.build_workshop_environment()
+    waited = devices.wait_until_offline
+    monkeypatch.setattr(devices, "wait_until_offline", lambda ids: waited(ids, timeout=0.5))
+    held = devices.hold_connection(devices.DeviceIdentity("SensorDevice01", Path(env.cert_file), Path(env.key_file)),
+                                   devices.data_broker())
+    try:
+        with pytest.raises(WorkshopError) as e:
+            fleet.connect_devices(env, progress=None)
+        assert "SensorDevice01 is connected" in e.value.problem and "CONFLICTING_CLIENT_IDS" in e.value.problem
+        assert held.connected, "the held device was knocked off"
+    finally:
+        held.close()
+    assert len(fleet.connect_devices(env, progress=None).sessions) == 6  # once it is gone
+    assert CONFLICTING not in audit(sandbox.iot, ORIGINAL_14)[1]
 
 
 def test_building_again_gives_back_what_the_mitigations_changed(sandbox, state_dir, capsys):

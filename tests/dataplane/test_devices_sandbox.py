@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
-from helpers import devices
+import pytest
+
+from helpers import devices, fleet
+from helpers.errors import WorkshopError
 
 from .clients import allow, control, policy
 
@@ -33,8 +36,6 @@ def test_devices_connect_to_the_sandbox_data_endpoint(plane, tmp_path, monkeypat
 
 def test_the_module1_devices_connect_for_real_and_the_table_shows_the_broker_s_record(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
-    from helpers import fleet
-
     env = fleet.build_workshop_environment(connect=False)
     before = fleet.target_now()
     run = fleet.connect_devices(env, progress=None)
@@ -55,9 +56,7 @@ def test_the_sessions_table_shows_a_refusal_with_its_reason(plane, tmp_path, mon
     device = plane.registry.create(policy_document=policy(allow(["iot:Connect", "iot:Publish"])))
     plane.iot.update_certificate(certificateId=device.certificate_id, newStatus="INACTIVE")
     identity = devices.DeviceIdentity("Refused01", device.cert_file, device.key_file)
-    try:
+    with pytest.raises(WorkshopError):
         devices.run_session(identity, broker.host, "t", port=broker.port, ca_file=broker.ca_file, timeout=5)
-    except Exception:
-        pass
     table = devices.sessions_table(client_ids=["Refused01"])
     assert list(table["state"]) == ["refused"] and "INACTIVE" in table["reason"].iloc[0]
