@@ -17,9 +17,10 @@ from moto.core.config import default_user_config
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.iot.responses import IoTResponse
 
-from . import bounded_json, cognito, iot_gaps
+from . import cognito, iot_gaps
 from .exceptions import InternalFailureException, InvalidRequestException, MotoImplementsOperation
 from .responses import DeviceDefenderResponse, operation_methods
+from .validation import request_object
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,7 @@ def _body_checked(get_param: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(get_param)
     def _get_param(self: Any, param_name: str, if_none: Any = None) -> Any:
         if self.body and not getattr(self, "_dd_body_checked", False):
-            try:
-                data = bounded_json.loads(self.body)
-            except bounded_json.JsonBodyError as exc:
-                raise InvalidRequestException(str(exc)) from None
-            if not isinstance(data, dict):
-                raise InvalidRequestException("The request body must be a JSON object.")
+            request_object(self.body)
             self._dd_body_checked = True
         return get_param(self, param_name, if_none)
 

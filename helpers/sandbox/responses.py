@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iot.responses import IoTResponse
 
-from . import bounded_json
 from .exceptions import InvalidRequestException
 from .models import DeviceDefenderBackend, devicedefender_backends
 from .paging import paginate
+from .validation import request_object
 
 AUDIT_TASK_ID_RE = re.compile(r"^[a-zA-Z0-9-]{1,40}$")
 
@@ -46,15 +46,7 @@ class DeviceDefenderResponse:
         return devicedefender_backends[self.current_account][self.region]
 
     def _json_body(self) -> dict[str, Any]:
-        if not self.body:
-            return {}
-        try:
-            data = bounded_json.loads(self.body)
-        except bounded_json.JsonBodyError as exc:
-            raise InvalidRequestException(str(exc)) from None
-        if not isinstance(data, dict):
-            raise InvalidRequestException("The request body must be a JSON object.")
-        return data
+        return request_object(self.body) if self.body else {}
 
     # -- account audit configuration ---------------------------------------------------------------------------
     def describe_account_audit_configuration(self) -> ActionResult:

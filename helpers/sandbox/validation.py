@@ -5,10 +5,23 @@ import re
 from typing import Any
 
 from ..spec.checks import CHECKS
+from . import bounded_json
 from .exceptions import InvalidRequestException
 
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 MAX_TAGS = 50
+
+
+def request_object(body: bytes | str) -> dict[str, Any]:
+    """Return a request body parsed as a JSON object (within bounded_json's limits), else raise
+    InvalidRequestException naming the problem."""
+    try:
+        data = bounded_json.loads(body)
+    except bounded_json.JsonBodyError as exc:
+        raise InvalidRequestException(str(exc)) from None
+    if not isinstance(data, dict):
+        raise InvalidRequestException("The request body must be a JSON object.")
+    return data
 
 
 def check_name_error(name: Any) -> InvalidRequestException:
