@@ -28,6 +28,7 @@ from .target import DEFAULT_REGION, SANDBOX_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parent.parent
 START_NOTEBOOK = "notebooks/00-start-here.ipynb"
+KERNEL_STARTUP = Path(__file__).resolve().parent / "kernel_startup.py"
 DEFAULT_URL = f"/lab/tree/{START_NOTEBOOK}"
 
 
@@ -92,6 +93,12 @@ def aws_cli_hint(env: dict[str, str]) -> str:
                                                                  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
     return ("  AWS CLI in a JupyterLab terminal:  aws iot list-things\n"
             f"  from any other terminal:  {variables} {aws_path} iot list-things")
+
+
+def kernel_environment(base: dict[str, str]) -> dict[str, str]:
+    """Return ``base`` with :mod:`helpers.kernel_startup` as every kernel's PYTHONSTARTUP (``needs`` defined after a
+    restart), unless the user has a startup file of their own."""
+    return {**base, "PYTHONSTARTUP": base.get("PYTHONSTARTUP") or str(KERNEL_STARTUP)}
 
 
 def kernel_transport_args() -> list[str]:
@@ -186,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         print("REAL AWS target: notebooks use your AWS credentials. Audits are billed; mitigations change devices.")
 
     out = open(lab_log, "w") if lab_log else None  # noqa: SIM115 - lives with JupyterLab
-    lab = subprocess.Popen(lab_command(args.lab_port, args.no_browser, lab_args), cwd=ROOT, env=env,
-                           stdin=subprocess.DEVNULL if out else None, stdout=out,
+    lab = subprocess.Popen(lab_command(args.lab_port, args.no_browser, lab_args), cwd=ROOT,
+                           env=kernel_environment(env), stdin=subprocess.DEVNULL if out else None, stdout=out,
                            stderr=subprocess.STDOUT if out else None)
     try:
         url = wait_for_lab(lab, lab_log)

@@ -84,12 +84,14 @@ def test_kernels_use_ipc_and_do_not_warn_about_tcp(running_lab: RunningLab):
     try:
         client.wait_for_ready(timeout=60)
         reply = client.execute_interactive("import os; print(os.environ['AWS_ENDPOINT_URL'], os.environ.get("
-                                           "'AWS_PROFILE'))", timeout=60, output_hook=lambda msg: outputs.append(msg))
+                                           "'AWS_PROFILE'), callable(needs))", timeout=60,
+                                           output_hook=lambda msg: outputs.append(msg))
     finally:
         client.stop_channels()
     assert reply["content"]["status"] == "ok"
     printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
-    assert printed.strip() == f"http://127.0.0.1:{running_lab.sandbox_port} None"  # never a real profile
+    # never a real profile; needs() callable before any cell imported it (a restarted kernel)
+    assert printed.strip() == f"http://127.0.0.1:{running_lab.sandbox_port} None True"
     log = (running_lab.state_dir / "jupyterlab.log").read_text()
     assert "Kernel started" in log
     assert "without encryption" not in log
