@@ -373,7 +373,7 @@ def _examples(*lines: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``iot-audit`` and its subcommands."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--target", choices=("sandbox", "aws"), default=argparse.SUPPRESS,
+    common.add_argument("--target", choices=("sandbox", "aws", "rehearsal"), default=argparse.SUPPRESS,
                         help="sandbox (local, default) or aws (your account); default: $WORKSHOP_TARGET")
     common.add_argument("--region", default=argparse.SUPPRESS, help="AWS region; default: $AWS_DEFAULT_REGION or "
                                                                     "us-east-1")
