@@ -4,6 +4,8 @@ tries again, and connected again once the certificate is ACTIVE.
 
 The same calls in both targets: the device connects to the ``iot:Data-ATS`` endpoint (AWS IoT Core, or the
 sandbox's broker) with :mod:`helpers.devices`; the reasons shown are what the broker answered, as paho reports them.
+In the sandbox they also quote the broker's own record (``GET /_sandbox/iot/sessions``): AWS's disconnect reason, such
+as AUTH_ERROR, and why a connection was refused. AWS IoT Core keeps those in its logs and lifecycle events.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ def wait_cut_off(device: str = DEVICE, timeout: float | None = None) -> DeviceEv
     if not held.wait_disconnected(wait):
         return DeviceEvent(device, "still connected", seconds=time.monotonic() - started)
     release(device)
-    return DeviceEvent(device, "cut off", reason=held.reason or "no reason given")
+    return DeviceEvent(device, "cut off", reason=_with_record(held.reason or "no reason given", "disconnects", device))
 
 
 def try_connect(env: WorkshopEnvironment, device: str = DEVICE, *, attempts: int = 1,
@@ -100,8 +102,18 @@ def try_connect(env: WorkshopEnvironment, device: str = DEVICE, *, attempts: int
             devices.run_session(identity(env, device), broker.host, TOPIC, port=broker.port, ca_file=broker.ca_file)
             return DeviceEvent(device, "connected")
         except WorkshopError as exc:
-            refusal = exc.problem.partition(": ")[2] or exc.problem
-    return DeviceEvent(device, "refused", reason=refusal)
+            refusal = (exc.problem.partition(": ")[2] or exc.problem).rstrip(".")
+    return DeviceEvent(device, "refused", reason=_with_record(refusal, "refusals", device))
+
+
+def _with_record(reason: str, kind: str, device: str) -> str:
+    """Return ``reason`` (what paho saw) followed, in the sandbox, by the broker's latest record of ``kind``
+    (disconnects or refusals) for ``device``."""
+    if not target.is_sandbox():
+        return reason
+    records = [r for r in target.sandbox_control("GET", "/_sandbox/iot/sessions").get(kind, [])
+               if r.get("clientId") == device and r.get("reason")]
+    return f"{reason}; the broker's record: {records[-1]['reason']}" if records else reason
 
 
 def release(device: str = DEVICE) -> None:

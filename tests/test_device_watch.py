@@ -25,6 +25,7 @@ def test_held_device_is_cut_off_refused_then_connects_again(env, sandbox):
     assert cut.what == "cut off" and not cut.connected and cut.reason and "cut off by the broker" in repr(cut)
     refused = device_watch.try_connect(env)
     assert refused.what == "refused" and "not authori" in refused.reason.lower(), refused
+    assert "AUTH_ERROR" in cut.reason and "is INACTIVE" in refused.reason  # the sandbox broker's own record
     sandbox.iot.update_certificate(certificateId=env.certificate_id, newStatus="ACTIVE")
     back = device_watch.try_connect(env)
     assert back.connected and "SensorDevice01 connected" in str(back)
