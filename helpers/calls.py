@@ -32,6 +32,7 @@ SANDBOX_NOTE = ("The sandbox accepts any credentials: before pasting, `export AW
 _lock = threading.RLock()
 _clients: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()  # client -> sandbox endpoint
 _recorders: list[CallLog] = []
+_thread = threading.local()  # .paused: how many paused() blocks this thread is in
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ def _attach(client: Any, endpoint: str | None) -> None:
     region = client.meta.region_name
 
     def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if getattr(_thread, "paused", 0):
+            return
         context[CONTEXT_KEY] = (time.perf_counter(), model, dict(params))
 
     def finish(context: dict[str, Any], http_status: int | None, error: str | None, retries: int) -> None:
@@ -211,6 +214,17 @@ def _attach(client: Any, endpoint: str | None) -> None:
 def _detach(client: Any) -> None:
     for name in EVENTS:
         client.meta.events.unregister(name, unique_id=f"{UNIQUE_ID}.{name}")
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Record none of this thread's calls inside the block: a cell's precondition checks (``needs()``) are not the
+    calls the cell teaches."""
+    _thread.paused = getattr(_thread, "paused", 0) + 1
+    try:
+        yield
+    finally:
+        _thread.paused -= 1
 
 
 @contextmanager

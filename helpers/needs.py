@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
-from . import audits, mitigation, settings, target
+from . import audits, calls, mitigation, settings, target
 from .errors import WorkshopError, error_code
 from .workshop import DEFAULT_ACTION as ACTION_NAME
 
@@ -178,7 +178,8 @@ def needs(*requirements: str, after: str | None = None, namespace: Mapping[str, 
     if caller is None:
         raise RuntimeError("needs() could not see its caller (a Python without frames)")
     ns = caller.f_globals if namespace is None else namespace
-    problems = missing(requirements, ns, source if source is not None else cell_source(caller))
+    with calls.paused():  # its look-ups are not the calls the cell's "Under the hood" shows
+        problems = missing(requirements, ns, source if source is not None else cell_source(caller))
     if not problems:
         return
     what = "; ".join(p for p, _ in problems)

@@ -21,6 +21,7 @@ from IPython.testing.globalipapp import start_ipython
 
 from helpers import api_reference, audits, calls, findings, fleet, target
 from helpers.calls import record_calls
+from helpers.needs import NeedsEarlierCells, needs
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 EVENT_ARGS = {  # enough for botocore's own handlers of each event to run harmlessly
@@ -138,6 +139,18 @@ def test_each_page_is_a_call(sandbox):
     assert len(things) == 3 and len(pages) >= 3
     assert "nextToken" not in pages[0].params and all("nextToken" in c.params for c in pages[1:])
     assert all("--next-token " in c.cli for c in pages[1:])
+
+
+
+def test_calls_inside_paused_and_needs_lookups_are_not_recorded(sandbox):
+    with record_calls() as log:
+        sandbox.iot.list_things()
+        with calls.paused():
+            sandbox.iot.list_policies()
+        with pytest.raises(NeedsEarlierCells):
+            needs("environment", namespace={"env": SimpleNamespace(certificate_id="0" * 64, run_id="gone")}, source="")
+        sandbox.iot.list_certificates()
+    assert [c.operation for c in log] == ["ListThings", "ListCertificates"]
 
 
 # -- what it shows ---------------------------------------------------------------------------------------------------
