@@ -12,7 +12,7 @@ WHEELHOUSE ?= dist/wheelhouse
 OFFLINE ?=
 INSTALL = $(BIN)/python tools/install.py --wheelhouse $(WHEELHOUSE) $(if $(filter-out 0 no false,$(OFFLINE)),--offline)
 
-.PHONY: lab wheelhouse test-offline test moto-tests sandbox bench soak images cheatsheet strip clean help
+.PHONY: lab wheelhouse test-offline test moto-tests rehearse sandbox bench soak images cheatsheet strip clean help
 
 help:
 	@echo "make lab      start the sandbox and JupyterLab (WORKSHOP_TARGET=aws for a real account)"
@@ -20,6 +20,7 @@ help:
 	@echo "make test     run every test: unit, sandbox conformance, notebooks (nbval), browser"
 	@echo "make test-offline  build the wheelhouse, install it with --no-index into a fresh venv, run 00 there"
 	@echo "make moto-tests  moto's own IoT tests against the sandbox (part of make test; reviewed divergences only)"
+	@echo "make rehearse  the real-account path offline: random account, eu-west-1, attendee IAM policy enforced"
 	@echo "make sandbox  run only the sandbox endpoint on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    scale measurements (seeding, audit, mitigation)"
 	@echo "make soak     long generative run against the sandbox (SOAK_EXAMPLES=20000 SOAK_SEED=...)"
@@ -55,6 +56,12 @@ test-offline: $(VENV)/.test
 # the sandbox installed; make test runs it too (tests/moto_conformance/test_gate.py)
 moto-tests: $(VENV)/.test
 	$(BIN)/python -m tests.moto_conformance $(PYTEST_ARGS)
+
+# The aws path of the CLI and the notebooks against a local stack playing a real account (random account id,
+# eu-west-1, audits of REHEARSAL_AUDIT_SECONDS, the 2-hour lag, iam/attendee-policy.json enforced); README,
+# "Rehearsing a real-account run". REHEARSAL_NOTEBOOKS="00 01 02 ..." picks the notebooks; REHEARSE_ARGS=--fresh-account.
+rehearse: $(VENV)/.test
+	$(BIN)/python tools/rehearse.py $(REHEARSE_ARGS)
 
 sandbox: $(VENV)/.runtime
 	$(BIN)/python -m helpers.sandbox serve --port $(SANDBOX_PORT) --mqtt-port $(MQTT_PORT)
