@@ -86,12 +86,19 @@ def test_kernels_use_ipc_and_do_not_warn_about_tcp(running_lab: RunningLab):
         reply = client.execute_interactive("import os; print(os.environ['AWS_ENDPOINT_URL'], os.environ.get("
                                            "'AWS_PROFILE'), callable(needs))", timeout=60,
                                            output_hook=lambda msg: outputs.append(msg))
+        # the notebooks' imports cell stays silent although the kernel registered its magics at start
+        after_restart: list[dict] = []
+        magics = client.execute_interactive("%%calls\nx = 1", timeout=60, output_hook=after_restart.append)
+        load = client.execute_interactive("%load_ext helpers.under_the_hood", timeout=60,
+                                          output_hook=after_restart.append)
     finally:
         client.stop_channels()
     assert reply["content"]["status"] == "ok"
     printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     # never a real profile; needs() callable before any cell imported it (a restarted kernel)
     assert printed.strip() == f"http://127.0.0.1:{running_lab.sandbox_port} None True"
+    assert magics["content"]["status"] == "ok" and load["content"]["status"] == "ok"
+    assert [m for m in after_restart if m["msg_type"] in ("stream", "error")] == []
     log = (running_lab.state_dir / "jupyterlab.log").read_text()
     assert "Kernel started" in log
     assert "without encryption" not in log
