@@ -169,6 +169,17 @@ def sections(nb: dict) -> list[tuple[str, str, list[str]]]:
     return found
 
 
+def overview_problems(nb: dict) -> list[str]:
+    """Item 1: the Overview's numbered list has one item per body section."""
+    found = sections(nb)
+    overview = next((text for title, text, _ in found if title == "Overview"), None)
+    if overview is None:
+        return ["no ## Overview"]
+    items = len(re.findall(r"^\d+\. ", overview, re.MULTILINE))
+    body = [title for title, _, _ in found if title not in FRONT_AND_CLOSING]
+    return [] if items == len(body) else [f"the Overview lists {items} items for {len(body)} sections ({body})"]
+
+
 def imports_problems(nb: dict) -> list[str]:
     """Item 2: one imports cell up front (the first code cell) with ``%load_ext helpers.under_the_hood`` and
     ``needs``; no import in any later cell."""
@@ -362,8 +373,8 @@ def check_cell_problems(nb: dict) -> list[str]:
 
 
 def anatomy_problems(nb: dict, number: str) -> list[str]:
-    """Return every way the notebook departs from the conventions' items 2, 3, 6, 7, 8 and 9."""
-    return (imports_problems(nb) + api_line_problems(nb) + admonition_problems(nb) + exercise_problems(nb, number)
+    """Return every way the notebook departs from the conventions' items 1 (the Overview), 2, 3, 6, 7, 8 and 9."""
+    return (overview_problems(nb) + imports_problems(nb) + api_line_problems(nb) + admonition_problems(nb) + exercise_problems(nb, number)
             + closing_problems(nb) + check_cell_problems(nb))
 
 
@@ -413,6 +424,8 @@ def test_each_anatomy_rule_can_fail():
             cells[index]["source"] = cells[index]["source"].replace(old, new)
         return change
 
+    # 1: the Overview lists the sections
+    assert any("Overview lists 2 items" in p for p in breach(edit(0, "1. audit", "1. audit\n2. more")))
     # 2: the imports cell, and no import later
     assert any("%load_ext" in p for p in breach(edit(1, "%load_ext helpers.under_the_hood\n", "")))
     assert any("imports (import os)" in p for p in breach(edit(3, "needs(", "import os\nneeds(")))
