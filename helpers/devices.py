@@ -269,7 +269,7 @@ def hold_connection(identity: DeviceIdentity, broker: Broker, *, timeout: float 
 # -- sessions as a table ---------------------------------------------------------------------------------------------
 def _when(seconds: float | None) -> Any:
     """Return epoch seconds as a UTC timestamp (NaT when unknown)."""
-    return pd.NaT if seconds is None else pd.Timestamp(datetime.fromtimestamp(seconds, timezone.utc))
+    return pd.NaT if seconds is None else pd.Timestamp(datetime.fromtimestamp(seconds, timezone.utc)).round("ms")
 
 
 def broker_sessions(client_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
