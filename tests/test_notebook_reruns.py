@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import devices, fleet, mitigation, target
+from helpers import audits, devices, findings, fleet, mitigation, target
 from helpers.errors import WorkshopError
 from helpers.spec.checks import ORIGINAL_14
 from tests.builders import wait_audit
@@ -83,6 +83,23 @@ def test_a_device_still_connected_is_named_not_knocked_off(sandbox, state_dir, m
         held.close()
     assert len(fleet.connect_devices(env, progress=None).sessions) == 6  # once it is gone
     assert CONFLICTING not in audit(sandbox.iot, ORIGINAL_14)[1]
+
+
+def test_a_scheduled_audit_sees_the_devices_that_connected_since_its_previous_run(sandbox, state_dir):
+    """02 runs WeeklyAudit now after the devices connect: three checks every time; without a connection in between,
+    the shared certificate is outside its window (from 2 hours before its previous run) and two remain."""
+    env = fleet.build_workshop_environment(connect=False)
+    audits.create_scheduled_audit("WeeklyAudit", frequency="WEEKLY", day_of_week="MON")
+
+    def weekly() -> set[str]:
+        task = audits.run_scheduled_audit_now("WeeklyAudit")
+        audits.wait_for_audit(task, progress=None, poll_interval=0.1)
+        return set(findings.non_compliant_checks(task)["check"])
+
+    for _ in range(2):
+        fleet.connect_devices(env, progress=None)
+        assert weekly() == set(fleet.MODULE1_NON_COMPLIANT)
+    assert weekly() == set(fleet.MODULE1_NON_COMPLIANT) - {SHARED}
 
 
 def test_building_again_gives_back_what_the_mitigations_changed(sandbox, state_dir, capsys):
