@@ -3,6 +3,7 @@
 confirmation."""
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 from . import target
@@ -22,3 +23,9 @@ def require_confirmation(action: str, changes: Iterable[str], confirm: bool) -> 
                         f"{target.mask_account(target.caller_identity()['account'])} in {target.get_region()}:\n"
                         f"{listing}",
                         "Review the list, then call again with confirm=True.")
+
+
+def confirmed_in_advance() -> bool:
+    """Return True when an unattended rehearsal (``make rehearse``: the rehearsal target with ``WORKSHOP_CONFIRM=yes``)
+    confirmed every destructive step in advance, as ``iot-audit workshop --yes`` does; never in a real account."""
+    return target.is_rehearsal() and os.environ.get("WORKSHOP_CONFIRM", "").lower() == "yes"

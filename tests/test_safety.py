@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from helpers import audits, fleet, mitigation, settings, target
+from helpers import audits, fleet, mitigation, safety, settings, target
 from helpers.errors import WorkshopError
 
 SHARED = "DEVICE_CERTIFICATE_SHARED_CHECK"
@@ -107,3 +107,14 @@ def test_the_refusals_left_the_certificate_and_actions_alone(aws_mode):
                                                                                                "BlankPolicy"}
     assert iot.describe_scheduled_audit(scheduledAuditName="WeeklyCerts")["dayOfWeek"] == "MON"
     assert iot.list_audit_mitigation_actions_tasks(startTime=0, endTime=4_000_000_000)["tasks"] == []
+
+
+def test_only_a_rehearsal_can_be_confirmed_in_advance(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_CONFIRM", "yes")
+    monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
+    assert safety.confirmed_in_advance()
+    monkeypatch.setenv("WORKSHOP_TARGET", "aws")
+    assert not safety.confirmed_in_advance()
+    monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
+    monkeypatch.setenv("WORKSHOP_CONFIRM", "no")
+    assert not safety.confirmed_in_advance()

@@ -130,13 +130,14 @@ def prepare_event(endpoint: str, account: str, admin: dict[str, str], env: dict[
 def attendee_environment(endpoint: str, key: dict[str, str], ca_bundle: Path, state_dir: Path) -> dict[str, str]:
     """Return the environment of the attendee's processes: the rehearsal target, the attendee's keys and nothing
     else from the machine's AWS configuration, the stack's CA as the trust store (as Amazon Root CA 1 is for AWS IoT
-    Core), and a fresh state folder."""
+    Core), a fresh state folder, and every destructive step confirmed in advance (as `--yes` does)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"WORKSHOP_TARGET": "rehearsal", "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION,
                 "AWS_ACCESS_KEY_ID": key["accessKeyId"], "AWS_SECRET_ACCESS_KEY": key["secretAccessKey"],
                 "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                 "AWS_EC2_METADATA_DISABLED": "true", "SSL_CERT_FILE": str(ca_bundle),
-                "WORKSHOP_STATE_DIR": str(state_dir), "MPLBACKEND": "Agg"})
+                "WORKSHOP_STATE_DIR": str(state_dir), "MPLBACKEND": "Agg",
+                "WORKSHOP_CONFIRM": "yes"})  # unattended: every destructive step confirmed, as --yes does
     return env
 
 
