@@ -153,10 +153,10 @@ def run_stage(stage: Stage, env: dict[str, str], endpoint: str, log: Path) -> St
     return stage
 
 
-def notebook_paths(prefixes: list[str]) -> list[str]:
-    """Return the notebooks whose names start with ``prefixes``, in order."""
-    found = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name[:2] in prefixes)
-    return [str(p.relative_to(ROOT)) for p in found]
+def notebook_paths(prefixes: list[str], folder: Path) -> list[str]:
+    """Return the notebooks in ``folder`` whose names start with ``prefixes``, in order."""
+    found = sorted(p for p in folder.glob("*.ipynb") if p.name[:2] in prefixes)
+    return [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in found]
 
 
 def report_line(stage: Stage) -> str:
@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         DEFAULT_NOTEBOOKS)).split(), help=f"notebook prefixes to run under nbval (default {' '.join(DEFAULT_NOTEBOOKS)}"
                                           f"; all: {' '.join(ALL_NOTEBOOKS)})")
     parser.add_argument("--no-cli", action="store_true", help="skip `iot-audit workshop --yes`")
+    parser.add_argument("--notebook-dir", type=Path, default=ROOT / "notebooks",
+                        help="where the notebooks are (default notebooks/; e.g. edited copies under test-artifacts/)")
     parser.add_argument("--fresh-account", action="store_true",
                         help="no event set-up: the attendee starts in an empty account (the 2-hour lag shows)")
     args = parser.parse_args(argv)
@@ -202,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                        "workshop", "--yes"]),
                                     env, endpoint, ARTIFACTS / "rehearsal-cli.log"))
             print(report_line(stages[-1]), flush=True)
-        for path in notebook_paths(args.notebooks):
-            stage = Stage(f"nbval {path}", [sys.executable, "-m", "pytest", path, "-q", "-p", "no:randomly"])
+        for path in notebook_paths(args.notebooks, args.notebook_dir.resolve()):
+            stage = Stage(f"nbval {path}", [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
+                                            "--rootdir", str(ROOT), path, "-q"])
             stages.append(run_stage(stage, env, endpoint, ARTIFACTS / f"rehearsal-{Path(path).stem}.log"))
             print(report_line(stages[-1]), flush=True)
         auth = control(endpoint, "GET", "/_sandbox/auth")
