@@ -119,7 +119,8 @@ def choose_audit(env: Any, task_id: str) -> AuditChoice:
                 f"an audit started {CONNECTION_LOOKBACK_GAP_HOURS} hours later shows the shared certificate.")
     else:
         local = when.astimezone()
-        wait = (f"An audit started after {local:%H:%M} ({local:%Z}, {when:%H:%M} UTC) shows it: run "
+        at = f"{when:%H:%M} UTC" if local.utcoffset() == timedelta(0) else f"{local:%H:%M} ({when:%H:%M} UTC)"
+        wait = (f"An audit started after {at} shows it: run "
                 "audits.run_on_demand_audit() again then, or read a scheduled audit that runs later.")
     return AuditChoice(task_id, "waiting", everything - {SHARED_CHECK}, when,
                        f"Audit {task_id} shows two of the module's three findings. The shared certificate is not "

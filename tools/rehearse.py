@@ -33,7 +33,7 @@ REGION = "eu-west-1"
 ATTENDEE = "workshop-attendee"
 ATTENDEE_POLICY = "IoTAuditWorkshopAttendee"
 # What a run can reach without notebook changes; the others wait on the changes in the README's rehearsal section.
-DEFAULT_NOTEBOOKS = ("00", "01")
+DEFAULT_NOTEBOOKS = ("00", "01", "02", "03")
 ALL_NOTEBOOKS = ("00", "01", "02", "03", "04", "05", "99")
 MODULE_CHECKS = ("DEVICE_CERTIFICATE_SHARED_CHECK", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "LOGGING_DISABLED_CHECK")
 LAG_SECONDS = 2 * 3600 + 300  # AWS shows connections to an audit about 2 hours after they happen
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook-dir", type=Path, default=ROOT / "notebooks",
                         help="where the notebooks are (default notebooks/; e.g. edited copies under test-artifacts/)")
     parser.add_argument("--fresh-account", action="store_true",
-                        help="no event set-up: the attendee starts in an empty account (the 2-hour lag shows)")
+                        help="no event set-up: the attendee starts in an empty account (the 2-hour lag shows; "
+                             "the CLI course, which mitigates the hidden finding, is skipped)")
     args = parser.parse_args(argv)
     ARTIFACTS.mkdir(exist_ok=True)
     proc, endpoint = start_stack(ARTIFACTS / "rehearsal-stack.log")
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.fresh_account:
             stages.append(prepare_event(endpoint, account, setup["admin"], env, ARTIFACTS / "rehearsal-event.log"))
             print(report_line(stages[-1]), flush=True)
-        if not args.no_cli:
+        if not args.no_cli and not args.fresh_account:  # the course mitigates the finding the lag still hides
             stages.append(run_stage(Stage("iot-audit workshop --yes", [str(Path(sys.executable).parent / "iot-audit"),
                                                                        "workshop", "--yes"]),
                                     env, endpoint, ARTIFACTS / "rehearsal-cli.log"))
