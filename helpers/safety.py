@@ -4,6 +4,7 @@ confirmation."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Iterable
 
 from . import target
@@ -11,12 +12,16 @@ from .errors import WorkshopError
 
 
 def require_confirmation(action: str, changes: Iterable[str], confirm: bool) -> None:
-    """Return when the sandbox is active or ``confirm`` is True; otherwise raise, listing what would change.
+    """Return when the sandbox is active, ``confirm`` is True or a rehearsal confirmed in advance
+    (:func:`confirmed_in_advance`); otherwise raise, listing what would change.
 
     AWS operation:
     [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
     """
     if target.is_sandbox() or confirm:
+        return
+    if confirmed_in_advance():  # make rehearse: an unattended run, as --yes; the log shows where a person confirms
+        print(f"confirmed in advance (WORKSHOP_CONFIRM=yes, rehearsal only): {action}", file=sys.stderr)
         return
     listing = "\n".join(f"  - {c}" for c in changes)
     raise WorkshopError(f"{action} would change your real AWS account "

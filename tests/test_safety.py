@@ -118,3 +118,15 @@ def test_only_a_rehearsal_can_be_confirmed_in_advance(monkeypatch):
     monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
     monkeypatch.setenv("WORKSHOP_CONFIRM", "no")
     assert not safety.confirmed_in_advance()
+
+
+def test_a_rehearsal_confirmed_in_advance_passes_the_guard_and_says_so(monkeypatch, capsys):
+    monkeypatch.setenv("WORKSHOP_TARGET", "rehearsal")
+    monkeypatch.setenv("WORKSHOP_CONFIRM", "yes")
+    safety.require_confirmation("Deleting 2 things", ["thing A", "thing B"], confirm=False)
+    assert "confirmed in advance" in capsys.readouterr().err
+    monkeypatch.setenv("WORKSHOP_CONFIRM", "")
+    monkeypatch.setattr(target, "caller_identity", lambda: {"account": "111122223333", "arn": "arn"})
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with pytest.raises(WorkshopError, match="Deleting 2 things"):
+        safety.require_confirmation("Deleting 2 things", ["thing A"], confirm=False)
