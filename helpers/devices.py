@@ -13,7 +13,9 @@ aws mode it shows the sessions the devices themselves ran (the list :func:`run_d
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import ssl
 import threading
@@ -84,9 +86,13 @@ def data_broker() -> Broker:
     ca_file = None
     if target.is_sandbox():
         pem = target.sandbox_control("GET", "/_sandbox/iot/data-endpoint")["rootCaPem"]
-        ca_file = state.state_dir() / "sandbox-root-ca.pem"
-        ca_file.parent.mkdir(parents=True, exist_ok=True)
-        ca_file.write_text(pem)
+        # one file per CA, written whole: kernels of other sandboxes sharing the state folder never overwrite it
+        ca_file = state.state_dir() / f"sandbox-root-ca-{hashlib.sha256(pem.encode()).hexdigest()[:16]}.pem"
+        if not ca_file.exists() or ca_file.read_text() != pem:
+            ca_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = ca_file.with_name(f"{ca_file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            partial.write_text(pem)
+            partial.replace(ca_file)
     return Broker(host, int(port) if port else MQTT_TLS_PORT, ca_file)
 
 
