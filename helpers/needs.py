@@ -147,7 +147,14 @@ def undefined_names(source: str, namespace: Mapping[str, Any]) -> list[str]:
 
 
 def missing(requirements: tuple[str, ...], namespace: Mapping[str, Any], source: str | None) -> list[Problem]:
-    """Return the problems of a cell: its undefined names, then each requirement that does not hold."""
+    """Return the problems of a cell: its undefined names, then each requirement that does not hold.
+
+    AWS operations:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     unknown = [r for r in requirements if r not in REQUIREMENTS]
     if unknown:
         raise ValueError(f"needs() knows no requirement {', '.join(map(repr, unknown))}; "
@@ -172,7 +179,14 @@ def missing(requirements: tuple[str, ...], namespace: Mapping[str, Any], source:
 def needs(*requirements: str, after: str | None = None, namespace: Mapping[str, Any] | None = None,
           source: str | None = None) -> None:
     """Return when the calling cell can run; otherwise raise :class:`NeedsEarlierCells`, one line naming what is
-    missing and the cells to run first (``after``; default: the cells above, whose fixes are listed too)."""
+    missing and the cells to run first (``after``; default: the cells above, whose fixes are listed too).
+
+    AWS operations:
+    [DescribeCertificate](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeCertificate.html),
+    [DescribeAuditTask](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAuditTask.html),
+    [DescribeMitigationAction](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeMitigationAction.html),
+    [DescribeAccountAuditConfiguration](https://docs.aws.amazon.com/iot/latest/apireference/API_DescribeAccountAuditConfiguration.html).
+    """
     here = inspect.currentframe()
     caller = here.f_back if here is not None else None
     if caller is None:
