@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 import pytest
@@ -251,8 +252,9 @@ def aws_calls(code: str, bound: dict[str, tuple[str, str | None]]) -> set[str]:
                 operation = snake_operations(service).get(func.attr)
                 if operation:
                     operations.add(f"{service}:{operation}")
-                elif func.attr == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
-                    operations.add(f"{service}:{snake_operations(service).get(node.args[0].value, '?')}")
+                elif func.attr == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant) \
+                        and node.args[0].value in snake_operations(service):
+                    operations.add(f"{service}:{snake_operations(service)[node.args[0].value]}")
     return operations
 
 
@@ -406,7 +408,7 @@ def synthetic_notebook() -> dict:
     return nbformat.v4.new_notebook(cells=cells)
 
 
-def breach(change) -> list[str]:  # noqa: ANN001 - a function that edits the synthetic notebook in place
+def breach(change: Callable[[list], None]) -> list[str]:
     """Return the anatomy problems of the synthetic notebook after ``change`` edited it."""
     nb = synthetic_notebook()
     change(nb["cells"])
@@ -418,7 +420,8 @@ def test_the_synthetic_notebook_conforms():
 
 
 def test_each_anatomy_rule_can_fail():
-    def edit(index: int, old: str, new: str):  # noqa: ANN202
+    def edit(index: int, old: str, new: str) -> Callable[[list], None]:
+        """Return a change that replaces ``old`` by ``new`` in cell ``index``."""
         def change(cells: list) -> None:
             assert old in cells[index]["source"], old
             cells[index]["source"] = cells[index]["source"].replace(old, new)
