@@ -1,6 +1,6 @@
-"""make rehearse as part of make test: the aws path of the CLI course and notebooks 00-03 against a stack playing a
-real account (random account, eu-west-1, the attendee IAM policy enforced), with the event's set-up done first. It
-fails on any stage that fails and on any AccessDenied, naming the action and the resource."""
+"""make rehearse as part of make test: the aws path of the CLI course and notebooks 00-04 against a stack playing a
+real account (random account, eu-west-1, the attendee IAM policy enforced), after the event's set-up. It fails on
+any stage that fails and on any AccessDenied, naming the action and the resource."""
 from __future__ import annotations
 
 import json

@@ -33,7 +33,7 @@ REGION = "eu-west-1"
 ATTENDEE = "workshop-attendee"
 ATTENDEE_POLICY = "IoTAuditWorkshopAttendee"
 # What a run can reach without notebook changes; the others wait on the changes in the README's rehearsal section.
-DEFAULT_NOTEBOOKS = ("00", "01", "02", "03")
+DEFAULT_NOTEBOOKS = ("00", "01", "02", "03", "04")
 ALL_NOTEBOOKS = ("00", "01", "02", "03", "04", "05", "99")
 MODULE_CHECKS = ("DEVICE_CERTIFICATE_SHARED_CHECK", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "LOGGING_DISABLED_CHECK")
 LAG_SECONDS = 2 * 3600 + 300  # AWS shows connections to an audit about 2 hours after they happen

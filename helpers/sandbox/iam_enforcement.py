@@ -142,7 +142,7 @@ def create_admin(account: str) -> dict[str, str]:
     with STATE_LOCK:
         backend = iam_backends[account]["aws"]
         if ADMIN_USER not in backend.users:
-            backend.create_user(region_name="us-east-1", user_name=ADMIN_USER, path="/", tags=[])
+            backend.create_user(region_name="us-east-1", user_name=ADMIN_USER, path="/", tags=[])  # IAM is global
             backend.put_user_policy(ADMIN_USER, "AdministratorAccess", ADMIN_POLICY)
         key = backend.create_access_key(ADMIN_USER)
     return {"userName": ADMIN_USER, "accessKeyId": key.access_key_id, "secretAccessKey": key.secret_access_key}
