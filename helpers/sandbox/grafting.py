@@ -19,6 +19,8 @@ from moto.iot.responses import IoTResponse
 
 from . import cognito, iot_gaps
 from .exceptions import InternalFailureException, InvalidRequestException, MotoImplementsOperation
+from .locking import STATE_LOCK
+from .models import devicedefender_backends
 from .responses import DeviceDefenderResponse, operation_methods
 from .validation import request_object
 
@@ -51,13 +53,28 @@ def configure_moto() -> list[str]:
     return install_operations()
 
 
+READ_PREFIXES = ("list_", "describe_", "get_")
+
+
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn unexpected errors into InternalFailureException and malformed JSON into InvalidRequestException."""
+    """Turn unexpected errors into InternalFailureException and malformed JSON into InvalidRequestException; an
+    operation that may change state and fails, refused or by surprise, leaves the Device Defender state as it was."""
+    reads = method.__name__.startswith(READ_PREFIXES)
 
     @functools.wraps(method)
     def wrapper(self: Any) -> Any:
+        with STATE_LOCK:
+            restore = None if reads else devicedefender_backends[self.current_account][self.region].savepoint()
+            try:
+                return method(self)
+            except BaseException:
+                if restore is not None:
+                    restore()
+                raise
+
+    def answer(self: Any) -> Any:
         try:
-            return method(self)
+            return wrapper(self)
         except (ServiceException, JsonRESTError):  # AWS-shaped errors: the sandbox's, and moto's own
             raise
         except json.JSONDecodeError as exc:
@@ -66,8 +83,10 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
             log.exception("sandbox operation %s failed", method.__name__)
             raise InternalFailureException(f"The sandbox failed to run {method.__name__}: {exc!r}") from None
 
-    wrapper._devicedefender = True  # type: ignore[attr-defined]
-    return wrapper
+    answer.__name__ = answer.__qualname__ = method.__name__
+    answer.__doc__ = method.__doc__
+    answer._devicedefender = True  # type: ignore[attr-defined]
+    return answer
 
 
 def _body_checked(get_param: Callable[..., Any]) -> Callable[..., Any]:

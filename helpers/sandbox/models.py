@@ -5,6 +5,7 @@ one method per operation, and a ``BackendDict`` so ``mock_aws`` and ``POST /moto
 """
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import logging
@@ -12,7 +13,7 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.iot.models import iot_backends
@@ -55,6 +56,10 @@ from .validation import check_name_error, validate_role_arn, validated_tags
 
 log = logging.getLogger(__name__)
 
+# Stores that only grow: restored by membership (their entries belong to running tasks and live sessions).
+GROWING_STORES = frozenset({"connections", "audit_tasks", "findings", "findings_by_task", "notifications",
+                            "mitigation_tasks"})
+NOT_STATE = frozenset({"lock", "region_name", "account_id", "partition"})
 MAX_CONCURRENT_ON_DEMAND = 10
 MAX_SCHEDULED_AUDITS = 5
 RETENTION_DAYS = 90
@@ -109,6 +114,19 @@ class DeviceDefenderBackend(BaseBackend):
         self.tags: dict[str, dict[str, str]] = {}
         self.mitigation_actions: dict[str, MitigationAction] = {}
         self.mitigation_tasks: dict[str, MitigationTask] = {}
+
+    def savepoint(self) -> Callable[[], None]:
+        """Return a function that puts this backend's state back as it is now, so an operation that is refused or
+        fails part-way changes nothing. Stores that only grow, and whose entries only running tasks and the data
+        plane change, are copied shallowly (cheap at fleet scale); everything else deeply. Call both holding the
+        state lock."""
+        saved = {name: copy.copy(value) if name in GROWING_STORES else copy.deepcopy(value)
+                 for name, value in vars(self).items() if name not in NOT_STATE}
+
+        def restore() -> None:
+            vars(self).update(saved)
+
+        return restore
 
     def page_cap(self) -> int | None:
         """Return the sandbox's page-size cap (``maxPageSize`` control), or None."""

@@ -9,9 +9,11 @@ import time
 import urllib.request
 
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers.sandbox import audit_tasks
 from helpers.sandbox.checks import CheckResult
+from helpers.sandbox.models import DeviceDefenderBackend
 from helpers.sandbox.snapshot import Snapshot
 from helpers.spec.policies import action_matches, resource_matches
 from tests.builders import configure_audit, wait_audit
@@ -107,3 +109,23 @@ def test_the_budget_control_refuses_nonsense(sandbox) -> None:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req, timeout=10)
         assert e.value.code == 400
+
+
+def test_an_operation_that_fails_part_way_changes_nothing(sandbox, monkeypatch) -> None:
+    """CreateScheduledAudit stores the audit, then tags it: a surprise failure in between is rolled back."""
+    configure_audit(sandbox.iot, sandbox.client("iam"), ["LOGGING_DISABLED_CHECK"])
+
+    def broken_tag(self, arn, tags):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(DeviceDefenderBackend, "tag", broken_tag)
+    with pytest.raises(ClientError) as e:
+        sandbox.iot.create_scheduled_audit(scheduledAuditName="Weekly", frequency="DAILY",
+                                           targetCheckNames=["LOGGING_DISABLED_CHECK"],
+                                           tags=[{"Key": "team", "Value": "sec"}])
+    assert e.value.response["Error"]["Code"] == "InternalFailureException"
+    assert sandbox.iot.list_scheduled_audits()["scheduledAudits"] == []
+    monkeypatch.undo()
+    sandbox.iot.create_scheduled_audit(scheduledAuditName="Weekly", frequency="DAILY",
+                                       targetCheckNames=["LOGGING_DISABLED_CHECK"])
+    assert [a["scheduledAuditName"] for a in sandbox.iot.list_scheduled_audits()["scheduledAudits"]] == ["Weekly"]
