@@ -114,6 +114,9 @@ def run_course() -> tuple[list[tuple[workshop.Step, CallLog]], str | None]:
     env.start()
     try:
         target.clear_client_cache()
+        # moto's and Device Defender's state is per process, shared with any sandbox a test started before: start
+        # from nothing (an earlier test's sessions would otherwise enter the window once the clock moves)
+        target.reset_sandbox()
         recorded = []
         for step in workshop.course():
             with record_calls() as log:
