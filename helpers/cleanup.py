@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from . import certs, state, target
 from .errors import WorkshopError, error_code
 from .fleet_base import MODULE1_THINGS, ROLE_PATH, RUN_TAG, TAG_KEY, TAG_VALUE, account_id, is_gone, is_sandbox
+from .fleet_plan import plan_fleet
 from .safety import require_confirmation
 
 KINDS = ("mitigation_actions", "scheduled_audits", "suppressions", "audit_configuration", "certificates", "things",
@@ -450,8 +451,6 @@ def _identifier_text(identifier: dict[str, Any]) -> str:
 def _attachment_hints(recorded: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Return, per certificate id the workshop recorded, the things it attached it to (from the state and the
     deterministic fleet plan). Only a hint: DeleteCertificate refuses while any thing is still attached."""
-    from .fleet_plan import plan_fleet
-
     out: dict[str, set[str]] = {}
     for run in recorded:
         env = run.get("environment")

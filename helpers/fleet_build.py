@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import certs, state, target
+from . import certs, devices, state, target
 from .errors import WorkshopError
 from .fleet_base import (RUN_TAG, TAG_KEY, TAG_VALUE, after_role_propagation, chunks, create_policy, create_role,
                          iot_tags, is_sandbox, register_ca, target_now, thing_attributes)
@@ -197,8 +197,6 @@ def connect_fleet(fleet: Fleet, pki: FleetPKI) -> bool:
 
 def _run_fleet_mqtt(fleet: Fleet, pki: FleetPKI) -> None:
     """Connect the shared-certificate groups and the conflicting pairs to AWS IoT over MQTT (keys written 0600)."""
-    from . import devices
-
     folder = state.keys_dir(fleet.run_id)
     by_thing = {d.thing_name: d for d in fleet.plan.devices}
     broker = devices.data_broker()

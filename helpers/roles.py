@@ -31,6 +31,8 @@ import json
 import urllib.parse
 from typing import Any
 
+from . import target
+
 IOT_SERVICE = "iot.amazonaws.com"
 ASSUME_ROLE = "sts:AssumeRole"
 
@@ -74,8 +76,6 @@ def current_trust_policy(account: str | None = None) -> dict[str, Any]:
     AWS operation:
     [GetCallerIdentity](https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
     """
-    from . import target
-
     region = target.get_region()
     return trust_policy(account or target.caller_identity()["account"], region, partition_of(region))
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import target
 from .errors import WorkshopError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +75,6 @@ def save_state(state: dict[str, Any]) -> None:
 
 def _scope() -> dict[str, str]:
     """Return the target and region the helpers work in now."""
-    from . import target
-
     return {"target": target.get_target(), "region": target.get_region()}
 
 
@@ -86,8 +85,6 @@ def start_run(kind: str, run_id: str, account: str, **details: Any) -> dict[str,
         if run_id in state["runs"]:
             raise WorkshopError(f"Run {run_id} is already recorded in {state_file()}.",
                                 "Use a new run id (leave run_id unset to get one).")
-        from . import target
-
         entry = {"run_id": run_id, "kind": kind, "account": account, **_scope(),
                  "created": datetime.now(timezone.utc).isoformat(), "resources": {}, **details}
         instance = target.sandbox_instance()

@@ -161,7 +161,7 @@ def sandbox_endpoint() -> str:
     if host not in ("127.0.0.1", "localhost"):
         raise TargetError(f"No sandbox answers at {endpoint}.",
                           "Start it there, or unset AWS_ENDPOINT_URL to let the workshop start one locally.")
-    from .sandbox import SandboxServer
+    from .sandbox import SandboxServer  # here, not at the top: aws mode never loads the sandbox (tests/test_layers.py)
 
     port = parsed.port or 5000
     _kernel_server = SandboxServer("127.0.0.1", port if _port_free("127.0.0.1", port) else 0).start()
