@@ -95,7 +95,9 @@ def _calls_cell_magic(line: str, cell: str) -> None:
         result = get_ipython().run_cell(cell)
     error = result.error_before_exec or result.error_in_exec
     if error is not None:  # fail this cell too, so that "run all" and nbval stop here
-        raise CellFailed(f"The cell raised {type(error).__name__} (traceback above).")
+        # an error that renders itself (needs(): one line) left a message above, not a traceback
+        shown = "message" if hasattr(error, "_render_traceback_") else "traceback"
+        raise CellFailed(f"The cell raised {type(error).__name__} ({shown} above).")
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -568,7 +568,7 @@ class MitigationLauncher(Panel):
 
     def earlier_state(self) -> list[str]:
         """Return, for each selected finding about a certificate, what was already done and what starting a task
-        now means (the notebook may have deactivated it in §2 and re-activated it in §4)."""
+        now means (notebook 04 deactivates it in code and re-activates it at its end)."""
         notes = []
         for finding_id in self.findings.value:
             certificates = findings.certificate_ids_of(findings.describe_finding(finding_id))
@@ -582,14 +582,15 @@ class MitigationLauncher(Panel):
                 if status == "INACTIVE":
                     by = f" (task {done['task'].iloc[0]} deactivated it)" if not done.empty else ""
                     notes.append(f"Certificate {short} is already INACTIVE{by}: a task changes nothing. It stays "
-                                 "INACTIVE until you re-activate it (§4 of the notebook, or the button that appears "
-                                 "here after a task) — Module 3 needs it ACTIVE.")
+                                 "INACTIVE until you re-activate it (the re-activation cell at the end of the "
+                                 "notebook, or the button that appears here after a task) — Module 3 needs it "
+                                 "ACTIVE.")
                 elif status == "ACTIVE" and not done.empty:
                     notes.append(f"Task {done['task'].iloc[0]} already deactivated certificate {short} for this "
-                                 "finding, and it has been re-activated since (§4 of the notebook does that for "
-                                 "Module 3). Starting a task now deactivates it again: SensorDevice01 and "
-                                 "SensorDevice02 are cut off until you re-activate it — with the button that appears "
-                                 "here afterwards, or by running §4's cells again.")
+                                 "finding, and it has been re-activated since (the end of the notebook does that for "
+                                 "Module 3). Starting a task now deactivates it again: the devices using it are cut "
+                                 "off until you re-activate it — with the button that appears here afterwards, or by "
+                                 "running the notebook's re-activation cell again.")
         return notes
 
     def _history_html(self) -> str:
@@ -597,7 +598,7 @@ class MitigationLauncher(Panel):
         return "".join(message_html(n, "warning") for n in self.earlier_state())
 
     def reactivate(self) -> str:
-        """Make the certificates of the selected findings ACTIVE again (the notebook's §4); return what was done."""
+        """Return what was done after making the selected findings' certificates ACTIVE again (as 04's end does)."""
         done = [fleet.reactivate_certificate(certificate_id=c, confirm=True) for c in self._selected_certificates()]
         self.reactivate_button.layout.display = "none"
         self.history.value = self._history_html()
@@ -667,7 +668,8 @@ class MitigationLauncher(Panel):
             if (statuses["status"] == "INACTIVE").any():
                 parts.append(message_html(
                     "Devices using it are cut off now. Module 3 needs the certificate ACTIVE: when you have seen the "
-                    "effect, click Re-activate certificate below (or run §4's cells of the notebook).", "warning"))
+                    "effect, click Re-activate certificate below (or run the notebook's re-activation cell).",
+                    "warning"))
                 self.reactivate_button.layout.display = None
         self.result.value = "".join(parts)
         self.say(f"Mitigation task {task_id} {self.final['taskStatus']}.",
