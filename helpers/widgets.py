@@ -32,12 +32,12 @@ __all__ = ["Panel", "CheckPicker", "SchedulePicker", "AuditPanel", "FindingsExpl
 
 _COLOURS = {"info": "#0072B2", "success": "#009E73", "error": "#D55E00", "warning": "#E69F00"}
 # Shown under every panel. In JupyterLab the style hides it while the widget lives (an output area holding a live
-# widget box is followed by this one); after a page reload the widget's model is gone ("Error displaying widget:
-# model not found") and the hint shows. Elsewhere (or with the style sanitised away) it simply stays visible.
+# widget box is followed by this one); after a page reload whose kernel no longer holds the widget's model (it
+# restarted) the widget shows "Loading widget..." or "Error displaying widget: model not found", and the hint shows. Elsewhere (or with the style sanitised away) it simply stays visible.
 RELOAD_HINT = ("<style>.jp-OutputArea-child:has(.widget-box) + .jp-OutputArea-child .workshop-reload-hint"
                "{display:none}</style><div class='workshop-reload-hint' style='color:#666;font-size:90%'>"
-               "↻ Widget gone (\"model not found\") after a page reload? Run this cell again to get it back; "
-               "nothing in the account changed.</div>")
+               "↻ Widget stuck on \"Loading widget…\" or \"model not found\" after a page reload or a kernel "
+               "restart? Run this cell again to get it back; nothing in the account changed.</div>")
 
 
 def message_html(text: str, kind: str = "info") -> str:

@@ -4,6 +4,7 @@ attendee sees (no traceback, a clear message) and that the account matches the t
 run in this order; screenshots are kept in test-artifacts/browser/."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,7 +112,8 @@ def test_after_a_reload_the_widget_cell_says_to_run_it_again(page, failing_shot)
     if cell.locator(".widget-box").count():  # JupyterLab restored the live widget from the kernel: no hint needed
         expect(hint).to_be_hidden()
     else:
-        expect(outputs).to_contain_text("model not found")
+        expect(outputs.locator(".jp-OutputArea-output").first).to_contain_text(
+            re.compile("Loading widget|model not found"))
         expect(hint).to_be_visible()
         expect(hint).to_contain_text("Run this cell again")
     jlab.shot(page, "04-after-reload")
@@ -152,7 +154,9 @@ def test_a_reload_after_the_restart_shows_the_hint_where_the_widget_was(page, fa
     jlab.wait_idle(page)
     cell = jlab.code_cell(page, "widgets.mitigation_launcher(task_id)")
     cell.scroll_into_view_if_needed()
-    expect(cell.locator(".jp-OutputArea")).to_contain_text("model not found")
+    widget_output = cell.locator(".jp-OutputArea-output").first
+    expect(widget_output).to_contain_text(re.compile("Loading widget|model not found"))
+    expect(cell.locator(".widget-box")).to_have_count(0)
     hint = cell.locator(".workshop-reload-hint")
     expect(hint).to_be_visible()
     expect(hint).to_contain_text("Run this cell again")
