@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from . import target
 from .checks import describe_check, resolve_check_names
 from .errors import WorkshopError, aws_error, error_code
+from .fleet_base import workshop_tags
 from .spec.checks import SEVERITIES
 from .safety import require_confirmation
 from .settings import describe_audit_settings
@@ -440,9 +441,7 @@ def create_scheduled_audit(scheduled_audit_name: str, *, frequency: str, day_of_
         names = resolve_check_names(check_names)
         _enabled_or_fail(names)
     kwargs: dict[str, Any] = {"scheduledAuditName": scheduled_audit_name, "targetCheckNames": names, **schedule}
-    # tagged like everything the workshop creates, so 99-cleanup finds it
-    all_tags = {"workshop": "iot-audit-module2", **(tags or {})}
-    kwargs["tags"] = [{"Key": k, "Value": v} for k, v in all_tags.items()]
+    kwargs["tags"] = workshop_tags(tags)  # tagged like everything the workshop creates, so 99-cleanup finds it
     try:
         return target.client("iot").create_scheduled_audit(**kwargs)["scheduledAuditArn"]
     except ClientError as exc:

@@ -53,6 +53,15 @@ def iot_tags(run_id: str) -> list[dict[str, str]]:
     return [{"Key": TAG_KEY, "Value": TAG_VALUE}, {"Key": RUN_TAG, "Value": run_id}]
 
 
+def workshop_tags(extra: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """Return the tags of a Module 2 resource (audit role, scheduled audit, mitigation action, thing group): the
+    workshop tag, the run of the Module 1 environment recorded on this machine for this target and region (so a
+    real account's clean-up, which touches only this machine's runs, finds it), and ``extra``."""
+    module1 = state.runs("module1")
+    base = iot_tags(module1[-1]["run_id"]) if module1 else [{"Key": TAG_KEY, "Value": TAG_VALUE}]
+    return base + [{"Key": k, "Value": v} for k, v in (extra or {}).items() if k not in (TAG_KEY, RUN_TAG)]
+
+
 def thing_attributes(run_id: str, **extra: str) -> dict[str, str]:
     """Return the attributes that mark a thing as the workshop's (things cannot be tagged)."""
     return {TAG_KEY: TAG_VALUE, RUN_TAG: run_id, **extra}

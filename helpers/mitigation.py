@@ -21,7 +21,7 @@ from .audits import AuditProgress, WidgetProgress, progress_reporter
 from .checks import allowed_actions, resolve_check_name, title
 from .errors import WorkshopError, aws_error, error_code
 from .findings import certificate_ids_of, describe_finding
-from .fleet_base import target_now
+from .fleet_base import target_now, workshop_tags
 from .spec.actions import ACTION_TYPES
 from .spec.checks import CHECKS
 from .safety import require_confirmation
@@ -121,11 +121,10 @@ def create_mitigation_action(action_name: str, action_type: str, *, role_arn: st
                                 f"({existing['actionType']}).",
                                 "Choose another name, or delete it first with delete_mitigation_action(name, confirm=True).")
         return existing
-    all_tags = {"workshop": "iot-audit-module2", **(tags or {})}
     for attempt in range(6):
         try:
             _iot().create_mitigation_action(actionName=action_name, roleArn=role, actionParams=wanted,
-                                            tags=[{"Key": k, "Value": v} for k, v in all_tags.items()])
+                                            tags=workshop_tags(tags))
             break
         except ClientError as exc:
             # a role created seconds ago may not be assumable yet in a real account (IAM is eventually consistent)
@@ -466,7 +465,7 @@ def ensure_thing_group(name: str, *, description: str = "") -> str:
             raise aws_error(exc, f"Could not look up the thing group {name}.", "Check your IoT permissions.") from None
     return iot.create_thing_group(thingGroupName=name,
                                   thingGroupProperties={"thingGroupDescription": description or name},
-                                  tags=[{"Key": "workshop", "Value": "iot-audit-module2"}])["thingGroupArn"]
+                                  tags=workshop_tags())["thingGroupArn"]
 
 
 def things_in_thing_group(name: str) -> list[str]:

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from . import roles, target
 from .checks import CHECK_NAMES, ORIGINAL_14, describe_check, resolve_check_names
 from .errors import WorkshopError, aws_error, error_code
+from .fleet_base import workshop_tags
 from .safety import require_confirmation
 from .spec.policies import ALLOW, DENY, PolicyDocumentError, parse_policy
 from .tables import StyledTable, as_severity, style_table
@@ -304,7 +305,7 @@ def ensure_service_role(role_name: str, policy_name: str, description: str) -> t
     steps: list[str] = []
     try:
         arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(roles.current_trust_policy()),
-                              Description=description, Tags=[WORKSHOP_TAG])["Role"]["Arn"]
+                              Description=description, Tags=workshop_tags())["Role"]["Arn"]
         steps.append(f"Created IAM role {role_name}, trusted by {IOT_SERVICE} for this account and region only "
                      "(aws:SourceAccount and aws:SourceArn conditions).")
     except ClientError as exc:
@@ -681,7 +682,7 @@ def _ensure_daily_audit(names: list[str]) -> str:
                             "Check your IoT permissions.") from None
     try:
         iot.create_scheduled_audit(scheduledAuditName=DAILY_AUDIT_NAME, frequency="DAILY", targetCheckNames=names,
-                                   tags=[WORKSHOP_TAG])
+                                   tags=workshop_tags())
     except ClientError as exc:
         if error_code(exc) == "LimitExceededException":
             return ("The daily scheduled audit was NOT created: the account already has 5 scheduled audits "

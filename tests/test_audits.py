@@ -12,6 +12,7 @@ import pytest
 
 from helpers import audits, settings, target
 from helpers.errors import WorkshopError
+from helpers.fleet_base import workshop_tags
 from helpers.sandbox import record_connections
 from tests.builders import PERMISSIVE, register_cert, shared_sessions
 
@@ -236,8 +237,9 @@ def test_scheduled_audit_lifecycle(env):
     arn = audits.create_scheduled_audit("WeeklyCerts", frequency="weekly", day_of_week="tue",
                                         check_names=[SHARED, EXPIRING], tags={"team": "iot"})
     assert arn.endswith(":scheduledaudit/WeeklyCerts")
-    assert env.iot.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "iot"},
-                                                                       {"Key": "workshop", "Value": "iot-audit-module2"}]
+    tags = {t["Key"]: t["Value"] for t in env.iot.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags == {"team": "iot", **{t["Key"]: t["Value"] for t in workshop_tags()}}
+    assert tags["workshop"] == "iot-audit-module2"
     audits.create_scheduled_audit("Everything", frequency="DAILY")  # default: every enabled check
     frame = audits.list_scheduled_audits().set_index("name")
     assert frame.loc["WeeklyCerts", "day of week"] == "TUE" and frame.loc["WeeklyCerts", "checks"] == 2

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import mitigation as m
+from helpers import fleet, mitigation as m
 from helpers.errors import WorkshopError
 from tests.sandbox.test_mitigation import LOGGING, POLICY, SHARED
 from tests.sandbox.test_mitigation import module  # noqa: F401 - fixture
@@ -116,7 +116,8 @@ def test_unknown_task_and_cancel_messages(module):  # noqa: F811
     assert m.delete_mitigation_action("Update-device-certificate").startswith("Deleted")
 
 
-def test_ensure_thing_group_is_idempotent_and_tagged(sandbox):
+def test_ensure_thing_group_is_idempotent_and_tagged(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))  # no Module 1 run recorded
     first = m.ensure_thing_group("Quarantine")
     assert m.ensure_thing_group("Quarantine") == first
     assert sandbox.iot.list_tags_for_resource(resourceArn=first)["tags"] == [
@@ -134,3 +135,19 @@ def test_things_in_a_thing_group_are_listed(sandbox):
     with pytest.raises(WorkshopError, match="no thing group Quarantaine") as e:
         m.things_in_thing_group("Quarantaine")
     assert "ensure_thing_group('Quarantaine')" in e.value.fix
+
+
+def test_module2_resources_carry_the_module1_run_so_a_real_account_clean_up_finds_them(sandbox, tmp_path,
+                                                                                        monkeypatch):
+    """Clean-up in a real account touches only this machine's runs: the audit role, scheduled audits, mitigation
+    actions and thing groups of Module 2 carry the run tag of the recorded Module 1 environment."""
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / ".workshop"))
+    env = fleet.build_workshop_environment(connect=False)
+    action = m.create_mitigation_action("Update-device-certificate", "UPDATE_DEVICE_CERTIFICATE")
+    group = m.ensure_thing_group("Quarantine")
+    for arn in (action["actionArn"], group):
+        tags = {t["Key"]: t["Value"] for t in sandbox.iot.list_tags_for_resource(resourceArn=arn)["tags"]}
+        assert tags == {"workshop": "iot-audit-module2", "workshop-run": env.run_id}
+    planned = {(i.kind, i.name) for i in fleet.cleanup_plan(run_id=env.run_id).items}
+    assert ("mitigation_actions", "Update-device-certificate") in planned
+    assert ("thing_groups", "Quarantine") in planned
