@@ -1,4 +1,4 @@
-"""make rehearse as part of make test: the aws path of the CLI course and notebooks 00-04 against a stack playing a
+"""make rehearse as part of make test: the aws path of the CLI course and every notebook against a stack playing a
 real account (random account, eu-west-1, the attendee IAM policy enforced), after the event's set-up. It fails on
 any stage that fails and on any AccessDenied, naming the action and the resource."""
 from __future__ import annotations
