@@ -136,15 +136,25 @@ class AuditProgress:
         """Return True once the audit is no longer IN_PROGRESS."""
         return self.status != "IN_PROGRESS"
 
+    def remaining(self) -> float | None:
+        """Return an estimate of the seconds left, from the pace of the checks finished so far (None before the
+        first check finishes, and once the audit has)."""
+        if self.finished or self.done == 0 or self.done >= self.total:
+            return None
+        return self.elapsed / self.done * (self.total - self.done)
+
     def text(self) -> str:
-        """Return a one-line summary, e.g. ``Audit 1f2e…: IN_PROGRESS — 3/14 checks done (4 s)``."""
+        """Return a one-line summary, e.g. ``Audit 1f2e…: IN_PROGRESS — 3/14 checks done (4 s, about 15 s left)``."""
         stats = self.description.get("taskStatistics", {})
-        extra = ""
+        extra, timing = "", f"{self.elapsed:.0f} s"
         if self.finished:
             extra = (f": {stats.get('nonCompliantChecks', 0)} non-compliant, {stats.get('compliantChecks', 0)} "
                      f"compliant, {stats.get('failedChecks', 0)} failed")
-        return (f"Audit {self.task_id}: {self.status} — {self.done}/{self.total} checks done"
-                f"{extra} ({self.elapsed:.0f} s)")
+        elif self.remaining() is not None:
+            timing += f", about {self.remaining():.0f} s left"
+        else:
+            timing += ", estimating the time left"
+        return f"Audit {self.task_id}: {self.status} — {self.done}/{self.total} checks done{extra} ({timing})"
 
     @classmethod
     def from_description(cls, description: dict[str, Any], elapsed: float) -> "AuditProgress":

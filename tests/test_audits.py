@@ -334,3 +334,13 @@ def test_history_and_the_latest_on_demand_audit(env):
     assert list(audits.audit_history(task_type="scheduled", end_time=later)["task id"]) == [scheduled]
     assert len(audits.audit_history(task_type="ON_DEMAND_AUDIT_TASK", task_status="COMPLETED")) == 2
     assert audits.latest_on_demand_audit() == second
+
+
+def test_progress_estimates_the_time_left_from_the_pace_of_the_checks():
+    def progress(done: int, total: int, elapsed: float, status: str = "IN_PROGRESS") -> audits.AuditProgress:
+        return audits.AuditProgress("t1", status, done, total, elapsed, {"taskStatistics": {}})
+
+    assert progress(0, 4, 3).remaining() is None and "estimating the time left" in progress(0, 4, 3).text()
+    assert progress(1, 4, 10).remaining() == 30 and "about 30 s left" in progress(1, 4, 10).text()
+    assert progress(3, 4, 30).remaining() == 10
+    assert progress(4, 4, 40, "COMPLETED").remaining() is None and "left" not in progress(4, 4, 40, "COMPLETED").text()
