@@ -27,7 +27,8 @@ from .errors import WorkshopError
 from .tables import SEVERITY_COLOURS, frame_to_html
 
 __all__ = ["Panel", "CheckPicker", "SchedulePicker", "AuditPanel", "FindingsExplorer", "check_picker",
-           "schedule_picker", "start_audit_panel", "findings_explorer", "error_html", "message_html",
+           "schedule_picker", "start_audit_panel", "findings_explorer", "error_html", "message_html", "RELOAD_HINT",
+           "display_with_reload_hint",
            "MitigationLauncher", "mitigation_launcher"]
 
 _COLOURS = {"info": "#0072B2", "success": "#009E73", "error": "#D55E00", "warning": "#E69F00"}
@@ -57,6 +58,12 @@ def error_html(exc: BaseException) -> str:
     return f"<div style='border-left:6px solid {_COLOURS['error']};padding:0.3em 0.8em;margin:0.3em 0'>{body}</div>"
 
 
+def display_with_reload_hint(widget: widgets.Widget) -> None:
+    """Display ``widget``, then the one-line hint that explains it after a page reload (:data:`RELOAD_HINT`)."""
+    display(widget._repr_mimebundle_(), raw=True)
+    display(HTML(RELOAD_HINT))
+
+
 def _chip(severity: str) -> str:
     colour = SEVERITY_COLOURS.get(severity, "#999999")
     return (f"<span style='background:{colour};color:black;padding:0 0.4em;border-radius:3px;font-weight:bold'>"
@@ -78,8 +85,7 @@ class Panel(widgets.VBox):
 
     def _ipython_display_(self) -> None:
         """Display the panel, then the one-line hint that explains it after a page reload (:data:`RELOAD_HINT`)."""
-        display(self._repr_mimebundle_(), raw=True)
-        display(HTML(RELOAD_HINT))
+        display_with_reload_hint(self)
 
     def guarded(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``fn`` wrapped so any exception it raises is shown in ``status`` instead."""
@@ -146,6 +152,10 @@ class CheckPicker(widgets.VBox):
         buttons = widgets.HBox([self.select_all_button, self.original_button, self.clear_button, self.summary])
         super().__init__(children=[buttons, widgets.VBox(groups)])
         self._update_summary()
+
+    def _ipython_display_(self) -> None:
+        """Display the picker with the reload hint under it."""
+        display_with_reload_hint(self)
 
     @property
     def selected(self) -> list[str]:

@@ -114,3 +114,10 @@ def test_a_panel_displays_a_reload_hint_under_it(monkeypatch):
     panel._ipython_display_()
     assert "application/vnd.jupyter.widget-view+json" in shown[0]
     assert "Run this cell again" in shown[1].data and "model not found" in shown[1].data
+
+
+def test_a_check_picker_shown_alone_has_the_hint_too(monkeypatch):
+    shown = []
+    monkeypatch.setattr(widgets, "display", lambda obj, **kw: shown.append(obj))
+    widgets.check_picker()._ipython_display_()
+    assert len(shown) == 2 and shown[1].data == widgets.RELOAD_HINT
