@@ -26,8 +26,10 @@ EVENTS = ("before-parameter-build", "after-call", "after-call-error")
 UNIQUE_ID = "helpers.calls"
 CONTEXT_KEY = "helpers.calls.started"
 SHOWN = 40  # folded calls shown one by one; the rest are counted per operation
-SANDBOX_NOTE = ("The sandbox accepts any credentials: before pasting, `export AWS_ACCESS_KEY_ID=testing "
-                "AWS_SECRET_ACCESS_KEY=testing`.")
+# the lab's terminals carry the sandbox's endpoint, region and test credentials (helpers.lab), so nothing secret-like
+# is printed here
+SANDBOX_NOTE = ("These commands run as they are in a JupyterLab terminal of `make lab` (it sets the sandbox's "
+                "endpoint, region and test credentials); `make lab` prints the line for any other terminal.")
 
 _lock = threading.RLock()
 _clients: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()  # client -> sandbox endpoint
