@@ -37,6 +37,7 @@ from cryptography.x509.oid import NameOID
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from helpers.lab import start_sandbox  # noqa: E402
 from tests.notebook_runs import free_port  # noqa: E402
 
 
@@ -49,21 +50,11 @@ def control(endpoint: str, method: str, path: str, body: object = None) -> dict:
         return json.load(answer)
 
 
-def start_sandbox() -> tuple[subprocess.Popen, str]:
+def start_sandbox_process() -> tuple[subprocess.Popen, str]:
     """Start `python -m helpers.sandbox serve` on free ports; return the process and its endpoint."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port), "--mqtt-port",
-                             "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            control(endpoint, "GET", "/_sandbox/health")
-            return proc, endpoint
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
+    proc, endpoint = start_sandbox(free_port(), mqtt_port=0, log=open(os.devnull, "w"))
+    assert proc is not None  # a free port: there is no running sandbox to reuse
+    return proc, endpoint
 
 
 def rss_kb(pid: int) -> int:
@@ -160,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.devices + 256)), hard))
-    proc, endpoint = start_sandbox()
+    proc, endpoint = start_sandbox_process()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)

@@ -145,7 +145,7 @@ def wait_for_lab(proc: subprocess.Popen, log: Path | None, timeout: float = 120)
     raise SystemExit(f"JupyterLab did not start within {timeout:.0f} s" + (f"; its log: {log}" if log else "."))
 
 
-def _stop(proc: subprocess.Popen, name: str, timeout: float = 15) -> int:
+def stop_process(proc: subprocess.Popen, name: str, timeout: float = 15) -> int:
     """Stop ``proc`` (SIGTERM, then kill); return its exit code."""
     if proc.poll() is None:
         proc.terminate()
@@ -205,12 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Stop with Ctrl-C. JupyterLab, with 00-start-here open:\n    {url}", flush=True)
         return lab.wait()
     except KeyboardInterrupt:  # Ctrl-C is how the workshop ends: not an error for make
-        _stop(lab, "JupyterLab")
+        stop_process(lab, "JupyterLab")
         return 0
     finally:
-        _stop(lab, "JupyterLab")
+        stop_process(lab, "JupyterLab")
         if sandbox is not None:
-            _stop(sandbox, "The sandbox", timeout=10)
+            stop_process(sandbox, "The sandbox", timeout=10)
             print("Sandbox stopped.")
         for f in (sandbox_log, out):
             if f is not None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +13,7 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.lab import start_sandbox, stop_process
 from helpers.workshop import NOTEBOOKS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,26 +39,14 @@ def sandbox_process(log_name: str) -> Iterator[str]:
     """Yield the endpoint of a sandbox started with ``python -m helpers.sandbox serve`` (its output in
     test-artifacts/``log_name``), stopped afterwards."""
     port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     with open(ARTIFACTS / log_name, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port),
-                                   "--mqtt-port", "0"],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        server, endpoint = start_sandbox(port, mqtt_port=0, log=log)
         try:
-            for _ in range(600):
-                try:
-                    control(endpoint, "GET", "/_sandbox/health")
-                    break
-                except OSError:
-                    time.sleep(0.1)
             yield endpoint
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            if server is not None:
+                stop_process(server, "The sandbox", timeout=10)
 
 
 def execute_notebook(name: str, env: dict[str, str]) -> tuple[nbformat.NotebookNode, str | None]:

@@ -26,6 +26,8 @@ from typing import Any
 
 import boto3
 
+from helpers.lab import start_sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 POLICY_FILE = ROOT / "iam" / "attendee-policy.json"
@@ -72,21 +74,9 @@ def control(endpoint: str, method: str, path: str, body: Any = None, **query: st
 
 def start_stack(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start the sandbox in its own process on free ports and return it with its endpoint, once it answers."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", str(port), "--mqtt-port", "0"],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"The stack exited with code {proc.returncode}; see {log}.")
-        try:
-            control(endpoint, "GET", "/_sandbox/health")
-            return proc, endpoint
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit(f"The stack did not answer at {endpoint} within 60 s; see {log}.")
+    proc, endpoint = start_sandbox(free_port(), mqtt_port=0, log=log.open("w"))
+    assert proc is not None  # a free port: there is no running sandbox to reuse
+    return proc, endpoint
 
 
 def create_attendee(endpoint: str, admin: dict[str, str]) -> dict[str, str]:
