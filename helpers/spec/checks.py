@@ -43,74 +43,6 @@ class CheckInfo:
                 f"  mitigation actions: {', '.join(self.allowed_actions)}\n  docs: {self.docs_url}")
 
 
-@dataclass(frozen=True)
-class _Facts:
-    name: str
-    severity: str
-    resource_type: str
-    identifier: str
-    reason_codes: tuple[str, ...]
-    allowed_actions: tuple[str, ...]
-    original: bool
-    config_keys: tuple[str, ...] = field(default=())
-
-
-_FACTS: dict[str, _Facts] = {
-    c.name: c
-    for c in (
-        _Facts("AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "COGNITO_IDENTITY_POOL",
-                  "cognitoIdentityPoolId",
-                  # the page lists the first three; the fourth is its sibling checks' code for the broad data-plane
-                  # access the page also calls overly permissive (UNCONFIRMED for this check)
-                  ("ALLOWS_BROAD_ACCESS_TO_IOT_THING_ADMIN_READ_ACTIONS", "ALLOWS_ACCESS_TO_IOT_NON_THING_ADMIN_ACTIONS",
-                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"),
-                  _SNS_ONLY, True),
-        _Facts("CA_CERTIFICATE_EXPIRING_CHECK", "MEDIUM", "CA_CERTIFICATE", "caCertificateId",
-                  ("CERTIFICATE_APPROACHING_EXPIRATION", "CERTIFICATE_PAST_EXPIRATION"), _CA_CERT_ACTIONS, True),
-        _Facts("CA_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL", "CA_CERTIFICATE", "caCertificateId",
-                  ("CERTIFICATE_KEY_VULNERABILITY_CVE-2017-15361", "CERTIFICATE_KEY_VULNERABILITY_CVE-2008-0166"),
-                  _CA_CERT_ACTIONS, True),
-        _Facts("CONFLICTING_CLIENT_IDS_CHECK", "HIGH", "CLIENT_ID", "clientId",
-                  ("DUPLICATE_CLIENT_ID_ACROSS_CONNECTIONS",), _SNS_ONLY, True),
-        # Not in the documented mapping table (UNCONFIRMED): treated like the other device-certificate checks.
-        _Facts("DEVICE_CERTIFICATE_AGE_CHECK", "LOW", "DEVICE_CERTIFICATE", "deviceCertificateId",
-                  ("CERTIFICATE_PAST_AGE_THRESHOLD",), _DEVICE_CERT_ACTIONS, False,
-                  ("CERT_AGE_THRESHOLD_IN_DAYS",)),
-        _Facts("DEVICE_CERTIFICATE_EXPIRING_CHECK", "MEDIUM", "DEVICE_CERTIFICATE", "deviceCertificateId",
-                  ("CERTIFICATE_APPROACHING_EXPIRATION", "CERTIFICATE_PAST_EXPIRATION"), _DEVICE_CERT_ACTIONS, True,
-                  ("CERT_EXPIRATION_THRESHOLD_IN_DAYS",)),
-        _Facts("DEVICE_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL", "DEVICE_CERTIFICATE", "deviceCertificateId",
-                  ("CERTIFICATE_KEY_VULNERABILITY_CVE-2017-15361", "CERTIFICATE_KEY_VULNERABILITY_CVE-2008-0166"),
-                  _DEVICE_CERT_ACTIONS, True),
-        _Facts("DEVICE_CERTIFICATE_SHARED_CHECK", "CRITICAL", "DEVICE_CERTIFICATE", "deviceCertificateId",
-                  ("CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",), _DEVICE_CERT_ACTIONS, True),
-        _Facts("INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK", "CRITICAL", "ISSUER_CERTIFICATE",
-                  "issuerCertificateIdentifier", ("INTERMEDIATE_CA_REVOKED_BY_ISSUER",), _DEVICE_CERT_ACTIONS, False),
-        _Facts("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "IOT_POLICY", "policyVersionIdentifier",
-                  ("ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS",), _POLICY_ACTIONS, True),
-        _Facts("IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK", "MEDIUM", "IOT_POLICY", "policyVersionIdentifier",
-                  ("POLICY_CONTAINS_MQTT_WILDCARDS_IN_DENY_STATEMENT",
-                   "TOPIC_FILTERS_INTENDED_TO_DENY_ALLOWED_USING_WILDCARDS"), _POLICY_ACTIONS, False),
-        _Facts("IOT_ROLE_ALIAS_ALLOWS_ACCESS_TO_UNUSED_SERVICES_CHECK", "MEDIUM", "ROLE_ALIAS", "roleAliasArn",
-                  ("ALLOWS_ACCESS_TO_UNUSED_SERVICES",), _SNS_ONLY, True),
-        _Facts("IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "ROLE_ALIAS", "roleAliasArn",
-                  ("ALLOWS_BROAD_ACCESS_TO_USED_SERVICES", "ALLOWS_ACCESS_TO_SECURITY_AUDITING_SERVICES",
-                   "ALLOWS_BROAD_ACCESS_TO_IOT_THING_ADMIN_READ_ACTIONS", "ALLOWS_ACCESS_TO_IOT_NON_THING_ADMIN_ACTIONS",
-                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"),
-                  _SNS_ONLY, True),
-        _Facts("LOGGING_DISABLED_CHECK", "LOW", "ACCOUNT_SETTINGS", "account", ("LOGGING_DISABLED",),
-                  ("PUBLISH_FINDING_TO_SNS", "ENABLE_IOT_LOGGING"), True),
-        _Facts("REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK", "CRITICAL", "CA_CERTIFICATE", "caCertificateId",
-                  ("CERTIFICATE_REVOKED_BY_ISSUER",), _CA_CERT_ACTIONS, True),
-        _Facts("REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK", "MEDIUM", "DEVICE_CERTIFICATE", "deviceCertificateId",
-                  ("CERTIFICATE_REVOKED_BY_ISSUER",), _DEVICE_CERT_ACTIONS, True),
-        _Facts("UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "COGNITO_IDENTITY_POOL",
-                  "cognitoIdentityPoolId",
-                  ("ALLOWS_ACCESS_TO_IOT_ADMIN_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"), _SNS_ONLY, True),
-    )
-}
-
-
 # name -> (console title, documentation page, what it detects and why it matters)
 _TEXT: dict[str, tuple[str, str, str]] = {
     "AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK": (
@@ -215,15 +147,70 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check(facts: _Facts) -> CheckInfo:
-    title, page, description = _TEXT[facts.name]
-    return CheckInfo(name=facts.name, title=title, severity=facts.severity, resource_type=facts.resource_type,
-                     identifier=facts.identifier, description=description, docs_url=f"{DOCS_BASE}/{page}.html",
-                     allowed_actions=facts.allowed_actions, reason_codes=facts.reason_codes, original=facts.original,
-                     config_keys=facts.config_keys, required_role_actions=_REQUIRED[facts.name])
+def _check(name: str, severity: str, resource_type: str, identifier: str, reason_codes: tuple[str, ...],
+           allowed_actions: tuple[str, ...], original: bool, config_keys: tuple[str, ...] = ()) -> CheckInfo:
+    """Return the CheckInfo of check ``name`` from its facts, its text and its audit-role permissions."""
+    title, page, description = _TEXT[name]
+    return CheckInfo(name=name, title=title, severity=severity, resource_type=resource_type, identifier=identifier,
+                     description=description, docs_url=f"{DOCS_BASE}/{page}.html", allowed_actions=allowed_actions,
+                     reason_codes=reason_codes, original=original, config_keys=config_keys,
+                     required_role_actions=_REQUIRED[name])
 
 
-CHECKS: dict[str, CheckInfo] = {name: _check(facts) for name, facts in _FACTS.items()}
+CHECKS: dict[str, CheckInfo] = {
+    c.name: c
+    for c in (
+        _check("AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "COGNITO_IDENTITY_POOL",
+                  "cognitoIdentityPoolId",
+                  # the page lists the first three; the fourth is its sibling checks' code for the broad data-plane
+                  # access the page also calls overly permissive (UNCONFIRMED for this check)
+                  ("ALLOWS_BROAD_ACCESS_TO_IOT_THING_ADMIN_READ_ACTIONS", "ALLOWS_ACCESS_TO_IOT_NON_THING_ADMIN_ACTIONS",
+                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"),
+                  _SNS_ONLY, True),
+        _check("CA_CERTIFICATE_EXPIRING_CHECK", "MEDIUM", "CA_CERTIFICATE", "caCertificateId",
+                  ("CERTIFICATE_APPROACHING_EXPIRATION", "CERTIFICATE_PAST_EXPIRATION"), _CA_CERT_ACTIONS, True),
+        _check("CA_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL", "CA_CERTIFICATE", "caCertificateId",
+                  ("CERTIFICATE_KEY_VULNERABILITY_CVE-2017-15361", "CERTIFICATE_KEY_VULNERABILITY_CVE-2008-0166"),
+                  _CA_CERT_ACTIONS, True),
+        _check("CONFLICTING_CLIENT_IDS_CHECK", "HIGH", "CLIENT_ID", "clientId",
+                  ("DUPLICATE_CLIENT_ID_ACROSS_CONNECTIONS",), _SNS_ONLY, True),
+        # Not in the documented mapping table (UNCONFIRMED): treated like the other device-certificate checks.
+        _check("DEVICE_CERTIFICATE_AGE_CHECK", "LOW", "DEVICE_CERTIFICATE", "deviceCertificateId",
+                  ("CERTIFICATE_PAST_AGE_THRESHOLD",), _DEVICE_CERT_ACTIONS, False,
+                  ("CERT_AGE_THRESHOLD_IN_DAYS",)),
+        _check("DEVICE_CERTIFICATE_EXPIRING_CHECK", "MEDIUM", "DEVICE_CERTIFICATE", "deviceCertificateId",
+                  ("CERTIFICATE_APPROACHING_EXPIRATION", "CERTIFICATE_PAST_EXPIRATION"), _DEVICE_CERT_ACTIONS, True,
+                  ("CERT_EXPIRATION_THRESHOLD_IN_DAYS",)),
+        _check("DEVICE_CERTIFICATE_KEY_QUALITY_CHECK", "CRITICAL", "DEVICE_CERTIFICATE", "deviceCertificateId",
+                  ("CERTIFICATE_KEY_VULNERABILITY_CVE-2017-15361", "CERTIFICATE_KEY_VULNERABILITY_CVE-2008-0166"),
+                  _DEVICE_CERT_ACTIONS, True),
+        _check("DEVICE_CERTIFICATE_SHARED_CHECK", "CRITICAL", "DEVICE_CERTIFICATE", "deviceCertificateId",
+                  ("CERTIFICATE_SHARED_BY_MULTIPLE_DEVICES",), _DEVICE_CERT_ACTIONS, True),
+        _check("INTERMEDIATE_CA_REVOKED_FOR_ACTIVE_DEVICE_CERTIFICATES_CHECK", "CRITICAL", "ISSUER_CERTIFICATE",
+                  "issuerCertificateIdentifier", ("INTERMEDIATE_CA_REVOKED_BY_ISSUER",), _DEVICE_CERT_ACTIONS, False),
+        _check("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "IOT_POLICY", "policyVersionIdentifier",
+                  ("ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS",), _POLICY_ACTIONS, True),
+        _check("IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK", "MEDIUM", "IOT_POLICY", "policyVersionIdentifier",
+                  ("POLICY_CONTAINS_MQTT_WILDCARDS_IN_DENY_STATEMENT",
+                   "TOPIC_FILTERS_INTENDED_TO_DENY_ALLOWED_USING_WILDCARDS"), _POLICY_ACTIONS, False),
+        _check("IOT_ROLE_ALIAS_ALLOWS_ACCESS_TO_UNUSED_SERVICES_CHECK", "MEDIUM", "ROLE_ALIAS", "roleAliasArn",
+                  ("ALLOWS_ACCESS_TO_UNUSED_SERVICES",), _SNS_ONLY, True),
+        _check("IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "ROLE_ALIAS", "roleAliasArn",
+                  ("ALLOWS_BROAD_ACCESS_TO_USED_SERVICES", "ALLOWS_ACCESS_TO_SECURITY_AUDITING_SERVICES",
+                   "ALLOWS_BROAD_ACCESS_TO_IOT_THING_ADMIN_READ_ACTIONS", "ALLOWS_ACCESS_TO_IOT_NON_THING_ADMIN_ACTIONS",
+                   "ALLOWS_ACCESS_TO_IOT_THING_ADMIN_WRITE_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"),
+                  _SNS_ONLY, True),
+        _check("LOGGING_DISABLED_CHECK", "LOW", "ACCOUNT_SETTINGS", "account", ("LOGGING_DISABLED",),
+                  ("PUBLISH_FINDING_TO_SNS", "ENABLE_IOT_LOGGING"), True),
+        _check("REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK", "CRITICAL", "CA_CERTIFICATE", "caCertificateId",
+                  ("CERTIFICATE_REVOKED_BY_ISSUER",), _CA_CERT_ACTIONS, True),
+        _check("REVOKED_DEVICE_CERTIFICATE_STILL_ACTIVE_CHECK", "MEDIUM", "DEVICE_CERTIFICATE", "deviceCertificateId",
+                  ("CERTIFICATE_REVOKED_BY_ISSUER",), _DEVICE_CERT_ACTIONS, True),
+        _check("UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK", "CRITICAL", "COGNITO_IDENTITY_POOL",
+                  "cognitoIdentityPoolId",
+                  ("ALLOWS_ACCESS_TO_IOT_ADMIN_ACTIONS", "ALLOWS_BROAD_ACCESS_TO_IOT_DATA_PLANE_ACTIONS"), _SNS_ONLY, True),
+    )
+}
 assert set(ACTION_TYPES) >= {a for c in CHECKS.values() for a in c.allowed_actions}
 
 CHECK_NAMES: tuple[str, ...] = tuple(sorted(CHECKS))
