@@ -21,7 +21,7 @@ from .checks import CHECK_NAMES, ORIGINAL_14, describe_check, resolve_check_name
 from .errors import WorkshopError, aws_error, error_code
 from .fleet_base import workshop_tags
 from .safety import require_confirmation
-from .spec.policies import ALLOW, DENY, PolicyDocumentError, parse_policy
+from .spec.policies import missing_actions
 from .tables import StyledTable, as_severity, style_table
 
 __all__ = [
@@ -178,21 +178,6 @@ def _trusts(doc: Any, service: str = IOT_SERVICE) -> bool:
     return roles.trusts_service(doc, service)
 
 
-def _allowed(docs: list[Any], action: str) -> bool:
-    """Return True when the role's policy documents allow ``action``: some Allow statement matches it (Action or
-    NotAction wildcards) and no Deny does (resources and conditions aside: this checks a role's kind of access)."""
-
-    statements = []
-    for doc in docs:
-        try:
-            statements.extend(parse_policy(doc))
-        except PolicyDocumentError:
-            continue  # a document IAM would not have accepted grants nothing
-    if any(st.effect == DENY and st.covers_action(action) for st in statements):
-        return False
-    return any(st.effect == ALLOW and st.covers_action(action) for st in statements)
-
-
 @dataclass
 class RoleReport:
     """What IAM says about a role Device Defender is to assume."""
@@ -280,7 +265,7 @@ def inspect_role(role_arn: str, *, required_actions: Iterable[str] = AUDIT_POLIC
     trust = role.get("AssumeRolePolicyDocument")
     return RoleReport(role_arn, exists=True, trusted=_trusts(trust),
                       managed_policies=[p["PolicyName"] for p in attached],
-                      missing_actions=[a for a in required_actions if not _allowed(docs, a)],
+                      missing_actions=missing_actions(docs, required_actions),
                       trust_problems=_trust_problems(role["Arn"], trust))
 
 

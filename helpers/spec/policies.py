@@ -287,12 +287,14 @@ def trusts_service(assume_role_policy: str, service: str = "iot.amazonaws.com") 
                for st in statements)
 
 
-def allows(policy_documents: Iterable[str], action: str) -> bool:
+def allows(policy_documents: Iterable[str | Mapping[str, Any]], action: str) -> bool:
     """Return True when some statement allows ``action`` and none denies it on every resource (resources are not
-    narrowed: this is the question "may the role call this action at all")."""
+    narrowed: this is the question "may the role call this action at all"). Documents are JSON text (URL-encoded or
+    not) or already decoded, as boto3 returns IAM's."""
     allowed = False
     for document in policy_documents:
-        for st in _lenient(document):
+        text = document if isinstance(document, str) else json.dumps(document, sort_keys=True)
+        for st in _lenient(text):
             if not st.covers_action(action):
                 continue
             if st.effect == DENY and not st.not_resource and "*" in st.resources:
@@ -301,7 +303,7 @@ def allows(policy_documents: Iterable[str], action: str) -> bool:
     return allowed
 
 
-def missing_actions(policy_documents: Iterable[str], actions: Iterable[str]) -> list[str]:
+def missing_actions(policy_documents: Iterable[str | Mapping[str, Any]], actions: Iterable[str]) -> list[str]:
     """Return the actions of ``actions`` that the policy documents do not allow."""
     documents = tuple(policy_documents)
     return [a for a in actions if not allows(documents, a)]
