@@ -26,12 +26,12 @@ services here).
 """
 from __future__ import annotations
 
-import fnmatch
-import json
-import urllib.parse
-from typing import Any
+from typing import Any, Mapping
 
 from . import target
+from .spec.policies import (ALLOW, PolicyDocumentError, Statement, parse_trust_policy,  # noqa: F401
+                            trusts_service)
+from .spec.wildcards import glob
 
 IOT_SERVICE = "iot.amazonaws.com"
 ASSUME_ROLE = "sts:AssumeRole"
@@ -81,62 +81,24 @@ def current_trust_policy(account: str | None = None) -> dict[str, Any]:
 
 
 # -- reading a trust policy -----------------------------------------------------------------------------------------
-def as_document(value: Any) -> dict[str, Any]:
-    """Return a policy document given as a dict, JSON text or URL-encoded JSON text (IAM's form); {} if unreadable."""
-    if isinstance(value, dict):
-        return value
-    for text in (value, urllib.parse.unquote(str(value))):
-        try:
-            doc = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(doc, dict):
-            return doc
-    return {}
-
-
-def statements(doc: Any) -> list[dict[str, Any]]:
-    """Return the statements of a policy document (dicts only)."""
-    st = as_document(doc).get("Statement", [])
-    return [s for s in (st if isinstance(st, list) else [st]) if isinstance(s, dict)]
-
-
-def _listify(value: Any) -> list[Any]:
-    """Return ``value`` as a list (None → [])."""
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
-def _assumes(statement: dict[str, Any]) -> bool:
-    """Return True when an Allow statement grants sts:AssumeRole (wildcards taken into account)."""
-    return statement.get("Effect") == "Allow" and any(
-        fnmatch.fnmatchcase(ASSUME_ROLE.lower(), str(a).lower()) for a in _listify(statement.get("Action")))
-
-
-def _principals(statement: dict[str, Any]) -> list[str]:
-    """Return a statement's principals as "Service:x", "AWS:y", "Federated:z" or "*"."""
-    principal = statement.get("Principal")
-    if principal == "*":
-        return ["*"]
-    if not isinstance(principal, dict):
+def _granting(doc: Any) -> list[Statement]:
+    """Return the statements of a trust policy (dict, JSON or URL-encoded JSON, as IAM returns it) that let someone
+    assume the role; [] when it does not parse."""
+    try:
+        statements = parse_trust_policy(doc if isinstance(doc, (str, Mapping)) else "")
+    except PolicyDocumentError:
         return []
-    return [f"{kind}:{p}" for kind, values in principal.items() for p in _listify(values)]
+    return [st for st in statements if st.effect == ALLOW and st.covers_action(ASSUME_ROLE)]
 
 
-def trusts_service(doc: Any, service: str = IOT_SERVICE) -> bool:
-    """Return True when the trust policy lets ``service`` assume the role (conditions are not evaluated)."""
-    return any(_assumes(st) and ("*" in _principals(st) or f"Service:{service}" in _principals(st))
-               for st in statements(doc))
+def _principals(statement: Statement) -> list[str]:
+    """Return a statement's principals as "Service:x", "AWS:y", "Federated:z" or "*"."""
+    return ["*" if kind == "*" else f"{kind}:{p}" for kind, values in statement.principals.items() for p in values]
 
 
-def _condition(statement: dict[str, Any], operators: tuple[str, ...], key: str) -> list[str]:
+def _condition(statement: Statement, operators: tuple[str, ...], key: str) -> list[str]:
     """Return the values of condition ``key`` under any of ``operators`` (both case-insensitive)."""
-    values: list[str] = []
-    for op, keys in (statement.get("Condition") or {}).items():
-        if op.lower() in operators and isinstance(keys, dict):
-            for k, v in keys.items():
-                if k.lower() == key.lower():
-                    values.extend(str(x) for x in _listify(v))
-    return values
+    return [v for op in operators for v in statement.condition_values(op, key)]
 
 
 def trust_problems(doc: Any, account: str, region: str | None = None, partition: str = "aws") -> list[str]:
@@ -146,7 +108,7 @@ def trust_problems(doc: Any, account: str, region: str | None = None, partition:
     ``aws:SourceAccount`` = ``account``; an ``aws:SourceArn`` condition, when present, names IoT in this account
     (and ``region``, when given).
     """
-    granting = [st for st in statements(doc) if _assumes(st)]
+    granting = _granting(doc)
     if not granting:
         return ["no statement lets anyone assume it"]
     problems: list[str] = []
@@ -162,7 +124,7 @@ def trust_problems(doc: Any, account: str, region: str | None = None, partition:
                             if not accounts else f"aws:SourceAccount is {', '.join(accounts)}, not this account")
         arns = _condition(st, ("arnlike", "arnequals", "stringlike", "stringequals"), "aws:SourceArn")
         expected = f"arn:{partition}:iot:{region or '*'}:{account}:"
-        wrong = [a for a in arns if not fnmatch.fnmatchcase(a, expected + "*")]
+        wrong = [a for a in arns if not glob(expected + "*").matches(a)]
         if wrong:
             problems.append(f"aws:SourceArn {', '.join(wrong)} is not AWS IoT in this account"
                             + (f" and region {region}" if region else ""))

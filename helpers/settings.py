@@ -170,9 +170,6 @@ def audit_settings_table() -> StyledTable:
 
 
 # -- roles ---------------------------------------------------------------------------------------------------------
-_statements = roles.statements  # policy documents as IAM returns them (dict, JSON or URL-encoded JSON)
-
-
 def _trusts(doc: Any, service: str = IOT_SERVICE) -> bool:
     """Return True when the trust policy lets ``service`` assume the role (see :func:`helpers.roles.trusts_service`)."""
     return roles.trusts_service(doc, service)

@@ -276,7 +276,7 @@ def _lenient(document: str) -> tuple[Statement, ...]:
         return ()
 
 
-def trusts_service(assume_role_policy: str, service: str = "iot.amazonaws.com") -> bool:
+def trusts_service(assume_role_policy: str | Mapping[str, Any], service: str = "iot.amazonaws.com") -> bool:
     """Return True when the trust policy lets ``service`` call sts:AssumeRole (conditions are not evaluated)."""
     try:
         statements = parse_trust_policy(assume_role_policy)
