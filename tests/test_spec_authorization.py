@@ -55,3 +55,29 @@ def test_a_create_with_tags_and_a_role_needs_passrole_and_tagging_on_the_new_arn
     assert request_needs("sts", "GetCallerIdentity", {}, "1", "eu-west-1") == []
     assert request_needs("iam", "GetRole", {"RoleName": "R"}, "1", "eu-west-1",
                          lambda name: f"arn:aws:iam::1:role/path/{name}")[0].resource == "arn:aws:iam::1:role/path/R"
+
+
+def test_policy_variables_bind_and_strict_unresolved_ones_match_nothing() -> None:
+    thing = {"Effect": "Allow", "Action": "iot:Connect",
+             "Resource": "arn:aws:iot:eu-west-1:111122223333:client/${iot:Connection.Thing.ThingName}"}
+    doc = {"Version": "2012-10-17", "Statement": [thing]}
+    arn = "arn:aws:iot:eu-west-1:111122223333:client/sensor-a"
+    bound = (("iot:connection.thing.thingname", "sensor-a"),)
+    assert decide([doc], Need("iot:Connect", arn, bindings=bound, strict_variables=True)) == ALLOWED
+    assert decide([doc], Need("iot:Connect", arn.replace("sensor-a", "sensor-b"), bindings=bound,
+                              strict_variables=True)) == IMPLICIT_DENY
+    # no thing attached: AWS IoT Core matches nothing; the could-it-ever reading grants it
+    assert decide([doc], Need("iot:Connect", arn, strict_variables=True)) == IMPLICIT_DENY
+    assert decide([doc], Need("iot:Connect", arn)) == ALLOWED
+
+
+def test_condition_patterns_take_policy_variables() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iot:Publish", "Resource": "*",
+         "Condition": {"StringLike": {"iot:ClientId": "${iot:Connection.Thing.ThingName}-*"}}}]}
+    bound = (("iot:connection.thing.thingname", "sensor-a"),)
+    need = Need("iot:Publish", "arn:aws:iot:eu-west-1:111122223333:topic/t", {"iot:clientid": ("sensor-a-1",)},
+                bound, strict_variables=True)
+    assert decide([doc], need) == ALLOWED
+    assert decide([doc], Need(need.action, need.resource, {"iot:clientid": ("sensor-b-1",)}, bound,
+                              strict_variables=True)) == IMPLICIT_DENY

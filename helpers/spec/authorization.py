@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .policies import ALLOW, DENY, Statement, parse_policy, resource_matches
+from .policies import ALLOW, DENY, UNMATCHABLE, Bindings, Statement, parse_policy, resource_matches
 
 ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitly denied", "implicitly denied"
-_BASE_OPERATORS = frozenset({"stringequals", "stringnotequals", "stringequalsignorecase", "stringlike",
-                             "stringnotlike", "arnequals", "arnlike", "arnnotequals", "arnnotlike", "bool", "null"})
-_NEGATED = frozenset({"stringnotequals", "stringnotlike", "arnnotequals", "arnnotlike"})
+_BASE_OPERATORS = frozenset({"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
+                             "stringlike", "stringnotlike", "arnequals", "arnlike", "arnnotequals", "arnnotlike", "bool", "null"})
+_NEGATED = frozenset({"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "arnnotequals", "arnnotlike"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,15 @@ class Need:
     action: str
     resource: str
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    bindings: Bindings = ()  # policy variables (lower-case name -> value)
+    # True: a variable without a binding matches nothing (AWS IoT Core authorising a device); False: it is read
+    # the way that grants more, as for the question "could this identity ever do it"
+    strict_variables: bool = False
+
+    @property
+    def unresolved(self) -> str | None:
+        """Return what an unbound variable stands for in patterns: nothing (strict), or anything (None)."""
+        return UNMATCHABLE if self.strict_variables else None
 
 
 def _split(operator: str) -> tuple[str, str, bool]:
@@ -42,20 +51,20 @@ def _split(operator: str) -> tuple[str, str, bool]:
     return prefix, op[: -len("ifexists")] if if_exists else op, if_exists
 
 
-def _value_matches(base: str, pattern: str, value: str) -> bool:
+def _value_matches(base: str, pattern: str, value: str, need: Need) -> bool:
     """Return True when one request ``value`` satisfies one condition ``pattern`` under a positive ``base``."""
-    if base in ("stringequals", "arnequals"):
-        return value == pattern if base == "stringequals" else resource_matches(pattern, value)
+    if base == "stringequals":
+        return value == pattern
     if base == "stringequalsignorecase":
         return value.lower() == pattern.lower()
-    if base in ("stringlike", "arnlike"):
-        return resource_matches(pattern, value)
+    if base in ("stringlike", "arnlike", "arnequals"):
+        return resource_matches(pattern, value, need.bindings, unresolved=need.unresolved)
     if base == "bool":
         return value.lower() == pattern.lower()
     return False
 
 
-def _condition_holds(operator: str, patterns: tuple[str, ...], values: tuple[str, ...] | None) -> bool:
+def _condition_holds(operator: str, patterns: tuple[str, ...], values: tuple[str, ...] | None, need: Need) -> bool:
     """Return True when one condition (operator, its values) holds for the request's ``values`` of its key."""
     prefix, base, if_exists = _split(operator)
     if base not in _BASE_OPERATORS:
@@ -69,7 +78,7 @@ def _condition_holds(operator: str, patterns: tuple[str, ...], values: tuple[str
     positive = base.replace("not", "", 1) if base in _NEGATED else base
 
     def one(value: str) -> bool:
-        hit = any(_value_matches(positive, p, value) for p in patterns)
+        hit = any(_value_matches(positive, p, value, need) for p in patterns)
         return not hit if base in _NEGATED else hit
 
     if prefix == "forallvalues":
@@ -77,11 +86,11 @@ def _condition_holds(operator: str, patterns: tuple[str, ...], values: tuple[str
     return any(one(v) for v in values)
 
 
-def conditions_hold(statement: Statement, context: Mapping[str, tuple[str, ...]]) -> bool:
-    """Return True when every condition of ``statement`` holds for the request ``context``."""
+def conditions_hold(statement: Statement, need: Need) -> bool:
+    """Return True when every condition of ``statement`` holds for the request's context."""
     for operator, keys in statement.conditions.items():
         for key, patterns in keys.items():
-            if not _condition_holds(operator, patterns, context.get(key.lower())):
+            if not _condition_holds(operator, patterns, need.context.get(key.lower()), need):
                 return False
     return True
 
@@ -90,22 +99,28 @@ def _applies(statement: Statement, need: Need) -> bool:
     """Return True when ``statement`` applies to the need's action, resource and conditions."""
     if not statement.covers_action(need.action):
         return False
-    if not statement.covers_resource(need.resource, grant_more=statement.effect == ALLOW):
+    # strict: covers_resource reads unbound variables as matching nothing when grant_more equals not_resource
+    grant_more = statement.not_resource if need.strict_variables else statement.effect == ALLOW
+    if not statement.covers_resource(need.resource, need.bindings, grant_more=grant_more):
         return False
-    return conditions_hold(statement, need.context)
+    return conditions_hold(statement, need)
+
+
+def decide_statements(statements: Iterable[Statement], need: Need) -> str:
+    """Return :data:`ALLOWED`, :data:`EXPLICIT_DENY` or :data:`IMPLICIT_DENY` for ``need`` under parsed policy
+    ``statements`` (a Deny that applies wins, then any Allow that applies)."""
+    allowed = False
+    for statement in statements:
+        if _applies(statement, need):
+            if statement.effect == DENY:
+                return EXPLICIT_DENY
+            allowed = True
+    return ALLOWED if allowed else IMPLICIT_DENY
 
 
 def decide(documents: Iterable[str | Mapping[str, Any]], need: Need) -> str:
-    """Return :data:`ALLOWED`, :data:`EXPLICIT_DENY` or :data:`IMPLICIT_DENY` for ``need`` under the identity's
-    policy ``documents``."""
-    allowed = False
-    for document in documents:
-        for statement in parse_policy(document):
-            if _applies(statement, need):
-                if statement.effect == DENY:
-                    return EXPLICIT_DENY
-                allowed = True
-    return ALLOWED if allowed else IMPLICIT_DENY
+    """Return :func:`decide_statements` for the identity's policy ``documents``."""
+    return decide_statements((st for document in documents for st in parse_policy(document)), need)
 
 
 def unsupported_operators(documents: Iterable[str | Mapping[str, Any]]) -> list[str]:

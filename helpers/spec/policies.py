@@ -37,6 +37,7 @@ Bindings = tuple[tuple[str, str | None], ...]
 _VARIABLE_OR_WILDCARD = re.compile(r"\$\{([^}]*)\}|[*?]")
 _LITERAL_VARIABLES = {"*": "*", "?": "?", "$": "$"}
 _NEVER = "\x00unresolved\x00"  # a value no resource contains: a variable bound to it never matches
+UNMATCHABLE = _NEVER  # for callers whose unresolved variables must match nothing (AWS IoT Core at run time)
 
 
 class PolicyDocumentError(ValueError):

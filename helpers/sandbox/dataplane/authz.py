@@ -22,13 +22,13 @@ from typing import Any, Mapping
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ...spec.policies import DENY, Bindings, PolicyDocumentError, Statement, parse_policy, resource_matches
+from ...spec.authorization import ALLOWED, Need, decide_statements
+from ...spec.policies import Bindings, PolicyDocumentError, Statement, parse_policy
 from .authn import Identity
 from .directory import Directory
 
 CONNECT, PUBLISH, SUBSCRIBE, RECEIVE = "iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"
 RESOURCE_KIND = {CONNECT: "client", PUBLISH: "topic", RECEIVE: "topic", SUBSCRIBE: "topicfilter"}
-UNRESOLVED = "\x00unresolved\x00"  # no resource contains it, so an unresolved variable matches nothing
 
 _NAME_FIELDS = {"CommonName": NameOID.COMMON_NAME, "Organization": NameOID.ORGANIZATION_NAME,
                 "OrganizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME, "Country": NameOID.COUNTRY_NAME,
@@ -107,51 +107,7 @@ class Authorizer:
 
 def decide(all_statements: list[Statement], action: str, resource: str, bindings: Bindings,
            context: Mapping[str, str]) -> bool:
-    """Return True when some statement allows the request and none denies it (IAM's evaluation order)."""
-    allowed = False
-    for st in all_statements:
-        if not st.covers_action(action):
-            continue
-        hit = any(resource_matches(p, resource, bindings, unresolved=UNRESOLVED) for p in st.resources)
-        if hit == st.not_resource or not conditions_met(st, context, bindings):
-            continue
-        if st.effect == DENY:
-            return False
-        allowed = True
-    return allowed
-
-
-def conditions_met(statement: Statement, context: Mapping[str, str], bindings: Bindings) -> bool:
-    """Return True when every condition of the statement holds for the request context."""
-    for operator, keys in statement.conditions.items():
-        base = operator[:-len("IfExists")] if operator.endswith("IfExists") else operator
-        for key, expected in keys.items():
-            actual = context.get(key.lower())
-            if actual is None:
-                if base == operator:
-                    return False
-                continue
-            if not _holds(base, actual, expected, bindings):
-                return False
-    return True
-
-
-def _holds(operator: str, actual: str, expected: tuple[str, ...], bindings: Bindings) -> bool:
-    """Return True when one condition operator holds (unknown operators never do)."""
-    def like() -> bool:
-        """Return True when a value pattern (wildcards, policy variables) matches."""
-        return any(resource_matches(v, actual, bindings, unresolved=UNRESOLVED) for v in expected)
-
-    tests = {
-        "Bool": lambda: actual.lower() in {v.lower() for v in expected},
-        "StringEquals": lambda: actual in expected,
-        "StringNotEquals": lambda: actual not in expected,
-        "StringEqualsIgnoreCase": lambda: actual.lower() in {v.lower() for v in expected},
-        "StringNotEqualsIgnoreCase": lambda: actual.lower() not in {v.lower() for v in expected},
-        "StringLike": like,
-        "StringNotLike": lambda: not like(),
-        "ArnEquals": lambda: actual in expected,
-        "ArnLike": like,
-    }
-    test = tests.get(operator)
-    return bool(test and test())
+    """Return True when some statement allows the request and none denies it, by the project's one evaluator
+    (:mod:`helpers.spec.authorization`), with unresolved policy variables matching nothing."""
+    need = Need(action, resource, {key: (value,) for key, value in context.items()}, bindings, strict_variables=True)
+    return decide_statements(all_statements, need) == ALLOWED
