@@ -153,7 +153,7 @@ class AuditProgress:
         elif self.remaining() is not None:
             timing += f", about {self.remaining():.0f} s left"
         else:
-            timing += ", estimating the time left"
+            timing += ", finishing" if self.done >= self.total else ", estimating the time left"
         return f"Audit {self.task_id}: {self.status} — {self.done}/{self.total} checks done{extra} ({timing})"
 
     @classmethod
